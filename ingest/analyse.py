@@ -1,0 +1,151 @@
+"""Read one source file and derive everything from a single decode.
+
+This is the part that runs in worker processes: it takes a path, returns a
+plain picklable result, and never touches the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from PIL import Image, UnidentifiedImageError
+
+from .errors import UnreadableImage
+from .hashing import hashes_from_working, hex_to_int64, whash_working_image
+from .thumbnails import encode_png, image_id, make_thumbnail
+
+# Pillow's own decompression-bomb limit (89.5 megapixels) is kept; its warning
+# (above the limit) is treated like its error (above twice the limit).
+BOMB_ERRORS = (Image.DecompressionBombError, Image.DecompressionBombWarning)
+
+
+@dataclass
+class Analysis:
+    """Everything ingest stores about one readable picture file."""
+
+    bytes: int
+    sha256: str
+    image: dict[str, object]
+    png: bytes
+    png_sha256: str
+
+
+@dataclass
+class Failure:
+    """A file that could not be used, and why."""
+
+    stage: str
+    error: str
+    bytes: int | None = None
+    sha256: str | None = None
+
+
+def read_file(path: Path) -> bytes:
+    """The file's bytes, or UnreadableImage saying why not."""
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise UnreadableImage("read", f"cannot read the file: {error.strerror or error}")
+
+
+def decode(data: bytes) -> Image.Image:
+    """A fully decoded picture, or UnreadableImage saying why not."""
+    if not data:
+        raise UnreadableImage("decode", "the file is empty")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+            img.load()
+    except BOMB_ERRORS as error:
+        raise UnreadableImage("decode", f"too many pixels (decompression bomb?): {error}")
+    except UnidentifiedImageError:
+        raise UnreadableImage("decode", "not a picture Pillow can read")
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        raise UnreadableImage("decode", f"broken picture: {error}")
+    return img
+
+
+def describe(img: Image.Image) -> dict[str, object]:
+    """The prototype's metadata: format, mode, bands, extrema and XMP."""
+    try:
+        xmp: object = img.getxmp()
+    except (ValueError, SyntaxError) as error:  # malformed XMP packet
+        xmp = {"unreadable": str(error)}
+    return {
+        "width": img.width,
+        "height": img.height,
+        "format": img.format,
+        "format_description": img.format_description,
+        "mode": img.mode,
+        "bands": list(img.getbands()),
+        "extrema": img.getextrema(),
+        "xmp": xmp or None,
+    }
+
+
+def analyse_file(path: Path, relative: str, size: int) -> Analysis | Failure:
+    """Hash, describe and thumbnail one file; a Failure instead of raising."""
+    data: bytes | None = None
+    try:
+        data = read_file(path)
+        img = decode(data)
+        return analyse_image(img, data, relative, size)
+    except UnreadableImage as error:
+        return failure(error.stage, error.message, data)
+    except Exception as error:  # noqa: BLE001 - recorded, never fatal to the run
+        return failure("analyse", f"{type(error).__name__}: {error}", data)
+
+
+def failure(stage: str, message: str, data: bytes | None) -> Failure:
+    """A Failure carrying the file's size and checksum when it could be read."""
+    if data is None:
+        return Failure(stage, message)
+    return Failure(stage, message, len(data), hashlib.sha256(data).hexdigest())
+
+
+def analyse_image(img: Image.Image, data: bytes, relative: str, size: int) -> Analysis:
+    """The Analysis of an already decoded picture."""
+    meta = describe(img)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # palette-transparency notes and the like
+        hashes = hashes_from_working(whash_working_image(img))
+        thumb = make_thumbnail(img, size)
+    identity = image_id(img.width, img.height, hashes.whash)
+    text = {
+        "filename": Path(relative).name,
+        "path": relative,
+        **meta,
+        "whash": hashes.whash,
+        "phash": hashes.phash,
+        "dhash": hashes.dhash,
+    }
+    png = encode_png(thumb, text)
+    image = {
+        "id": identity,
+        "size": f"{img.width}x{img.height}",
+        **meta,
+        "bands": json.dumps(meta["bands"]),
+        "extrema": json.dumps(meta["extrema"]),
+        "xmp": None if meta["xmp"] is None else json.dumps(meta["xmp"]),
+        "whash": hashes.whash,
+        "whash_int": hex_to_int64(hashes.whash),
+        "phash": hashes.phash,
+        "phash_int": hex_to_int64(hashes.phash),
+        "dhash": hashes.dhash,
+        "dhash_int": hex_to_int64(hashes.dhash),
+        "thumb_width": thumb.width,
+        "thumb_height": thumb.height,
+    }
+    return Analysis(
+        bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        image=image,
+        png=png,
+        png_sha256=hashlib.sha256(png).hexdigest(),
+    )

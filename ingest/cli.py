@@ -1,0 +1,124 @@
+"""The `cattags` command: thin click wrappers around the library."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import CattagsError
+
+
+@click.group()
+@click.version_option(__version__, prog_name="cattags")
+def cli() -> None:
+    """Classify photos by folder: hashes, thumbnails and tags in one SQLite file."""
+
+
+@contextmanager
+def progress_bar(
+    show: bool, label: str, length: Callable[[], int]
+) -> Iterator[Callable[[int], None]]:
+    """A progress callback that draws on stderr when asked and stderr is a terminal."""
+    if not (show and sys.stderr.isatty()):
+        yield lambda n: None
+        return
+    with click.progressbar(length=length(), label=label, file=sys.stderr) as bar:
+        yield bar.update
+
+
+def fail(error: CattagsError) -> None:
+    """Turn a library error into a clean message and exit status 2."""
+    raise click.ClickException(str(error))
+
+
+@cli.command()
+@click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--db", "database", type=click.Path(dir_okay=False, path_type=Path),
+              help="Database file [default: SOURCE/<folder name>.db]")
+@click.option("--thumbs", type=click.Path(file_okay=False, path_type=Path),
+              help="Thumbnails root [default: SOURCE/thumbs]")
+@click.option("--size", type=click.IntRange(8, 1024), default=None,
+              help="Longest side of a thumbnail in px [default: 64]")
+@click.option("--workers", type=click.IntRange(1, 256), default=None,
+              help="Processes that read pictures [default: every core]")
+@click.option("--strict", is_flag=True, help="Exit with status 1 if any file was recorded in errors")
+@click.option("-s", "--silent", is_flag=True, help="No progress bar")
+def ingest(source, database, thumbs, size, workers, strict, silent):
+    """Hash, thumbnail and tag every picture under SOURCE.
+
+    Unchanged files (same size and modification time) are not opened again;
+    files that cannot be read are recorded in the errors table and skipped.
+
+    Example:
+
+        cattags ingest ./cats
+    """
+    from .pipeline import count_scan_items
+    from .pipeline import ingest as run_ingest
+
+    def length() -> int:
+        return count_scan_items(source, database, thumbs)
+
+    try:
+        with progress_bar(not silent, "Ingesting", length) as on_progress:
+            summary = run_ingest(source, database, thumbs, size, workers, on_progress)
+    except CattagsError as error:
+        fail(error)
+    click.echo(summary.line())
+    if strict and summary.errors:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--db", "database", type=click.Path(dir_okay=False, path_type=Path),
+              required=True, help="Database file made by cattags ingest")
+@click.option("--restore", is_flag=True,
+              help="Write missing thumbnail files back from the database")
+def sync(database, restore):
+    """Catch up with thumbnails moved in a file manager.
+
+    Updates each picture's folder and folder tags, logs every move, and
+    reports thumbnails with no row and rows with no thumbnail.
+
+    Example:
+
+        cattags sync --db cats/cats.db
+    """
+    from .store import open_database
+    from .sync import sync_thumbnails
+
+    if not database.exists():
+        raise click.ClickException(f"no database at {database}")
+    try:
+        report = sync_thumbnails(open_database(database), restore=restore)
+    except CattagsError as error:
+        fail(error)
+    for line in report.lines():
+        click.echo(line)
+
+
+@cli.command("demo-data")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--count", type=click.IntRange(1, 100_000), default=200, show_default=True,
+              help="How many pictures to draw")
+@click.option("--seed", type=int, default=42, show_default=True, help="Random seed")
+def demo_data(directory, count, seed):
+    """Draw COUNT seeded "cats that don't exist" into DIRECTORY.
+
+    Pictures of 100 to 1000 px spread over a few folders, plus near-duplicate
+    variants (resized, re-encoded, cropped, brightened). No network needed.
+
+    Example:
+
+        cattags demo-data demo/cats --count 200
+    """
+    from .demo import write_demo_pictures
+
+    written = write_demo_pictures(directory, count=count, seed=seed)
+    folders = len({path.parent for path in written})
+    click.echo(f"{len(written):,} pictures in {folders:,} folders under {directory}")

@@ -1,0 +1,22 @@
+"""Errors the library raises, each with a message a user can act on."""
+
+
+class CattagsError(Exception):
+    """Base class: the CLI turns these into a clean message and exit status."""
+
+
+class UnreadableImage(CattagsError):
+    """A file could not be read or decoded as a picture."""
+
+    def __init__(self, stage: str, message: str):
+        super().__init__(message)
+        self.stage = stage
+        self.message = message
+
+
+class NotACattagsDatabase(CattagsError):
+    """The database has no cattags settings: `cattags ingest` never ran on it."""
+
+
+class FolderOutsideRoot(CattagsError):
+    """A folder name would leave the thumbnails root, or is not a safe name."""

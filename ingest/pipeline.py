@@ -1,0 +1,307 @@
+"""`cattags ingest`: a folder of pictures into one SQLite database."""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from sqlite_utils import Database
+
+from .analyse import Analysis, Failure, analyse_file
+from .errors import CattagsError
+from .parallel import default_workers, iter_map
+from .scanning import ScanItem, ScanProblem, Skipped, SourceFile, iter_source_files
+from .store import clear_errors, open_database, read_settings, save_error, save_settings, utc_now
+from .tags import refresh_tags_column, save_tags, tags_from_path
+from .thumbnails import (
+    DEFAULT_SIZE,
+    THUMBNAIL_NAME,
+    sweep_temp_files,
+    thumbnail_name,
+    write_atomically,
+)
+
+LOOKUP_BATCH = 500  # scanned files checked against the database per query
+COMMIT_EVERY = 200  # analysed files per transaction
+COMMIT_SECONDS = 2.0  # ...or this long, whichever comes first
+
+
+@dataclass
+class IngestSummary:
+    """What one run found and did."""
+
+    files: int = 0  # picture files found
+    unchanged: int = 0  # skipped without opening: same size and mtime
+    images: int = 0  # images in the database after the run
+    new_images: int = 0  # images this run added
+    skipped: int = 0  # files that are plainly not pictures
+    missing: int = 0  # files recorded earlier and gone now
+    errors: int = 0  # files recorded in the errors table this run
+
+    def line(self) -> str:
+        """One line for people: counts with thousands separators."""
+        parts = [
+            f"{self.files:,} files ({self.unchanged:,} unchanged)",
+            f"{self.images:,} images ({self.new_images:,} new)",
+        ]
+        if self.skipped:
+            parts.append(f"{self.skipped:,} skipped (not pictures)")
+        if self.missing:
+            parts.append(f"{self.missing:,} missing (see files.missing_since)")
+        noun = "error" if self.errors == 1 else "errors"
+        tail = " (see the errors table)" if self.errors else ""
+        parts.append(f"{self.errors:,} {noun}{tail}")
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Locations:
+    """Where a run reads and writes."""
+
+    source: Path
+    database: Path
+    thumbs: Path
+
+    def excluded(self) -> frozenset[Path]:
+        """What a scan of the source must never read: our own output."""
+        db = str(self.database)
+        journals = {Path(db + suffix) for suffix in ("-wal", "-shm", "-journal")}
+        return frozenset({self.thumbs, self.database, *journals})
+
+
+def resolve_locations(
+    source: Path | str, database: Path | str | None, thumbs: Path | str | None
+) -> Locations:
+    """Defaults: SOURCE/<name>.db and SOURCE/thumbs/."""
+    root = Path(source).resolve()
+    if not root.is_dir():
+        raise CattagsError(f"{source} is not a folder")
+    db_path = Path(database).resolve() if database else root / f"{root.name}.db"
+    thumbs_path = Path(thumbs).resolve() if thumbs else root / "thumbs"
+    return Locations(root, db_path, thumbs_path)
+
+
+def count_scan_items(source: Path | str, database=None, thumbs=None) -> int:
+    """How many files a run will look at (for a progress bar)."""
+    where = resolve_locations(source, database, thumbs)
+    return sum(1 for _ in iter_source_files(where.source, where.excluded()))
+
+
+def ingest(
+    source: Path | str,
+    database: Path | str | None = None,
+    thumbs: Path | str | None = None,
+    size: int | None = None,
+    workers: int | None = None,
+    on_progress: Callable[[int], None] | None = None,
+) -> IngestSummary:
+    """Hash, thumbnail and tag every picture under `source`; return the summary."""
+    where = resolve_locations(source, database, thumbs)
+    db = open_database(where.database)
+    stored = read_settings(db)
+    if thumbs is None and "thumbs_root" in stored:
+        where = Locations(where.source, where.database, Path(stored["thumbs_root"]))
+    size = size or int(stored.get("thumb_size", DEFAULT_SIZE))
+    save_settings(
+        db,
+        {
+            "source_root": where.source,
+            "thumbs_root": where.thumbs,
+            "thumb_size": size,
+            "hash_algorithm": "whash",
+            "hash_size": 8,
+        },
+    )
+    where.thumbs.mkdir(parents=True, exist_ok=True)
+    sweep_temp_files(where.thumbs)
+    run = Run(db, where, on_progress or (lambda n: None))
+    scan = iter_source_files(where.source, where.excluded())
+    analyse = functools.partial(_analyse, size=size)
+    for file, result in iter_map(analyse, run.to_analyse(scan), workers or default_workers()):
+        run.save(file, result)
+    return run.finish()
+
+
+def _analyse(file: SourceFile, size: int) -> Analysis | Failure:
+    return analyse_file(file.path, file.relative, size)
+
+
+class Run:
+    """The database side of one ingest run (main process only)."""
+
+    def __init__(self, db: Database, where: Locations, on_progress: Callable[[int], None]):
+        self.db = db
+        self.where = where
+        self.on_progress = on_progress
+        self.summary = IngestSummary()
+        self.images_before = db["images"].count
+        self.touched: set[str] = set()
+        self.pending = 0
+        self.last_commit = time.monotonic()
+        self.thumbs_indexed = False
+        db.execute("CREATE TEMP TABLE IF NOT EXISTS seen (path TEXT PRIMARY KEY)")
+        db.execute("DELETE FROM temp.seen")
+        db.begin()
+
+    # -- scanning ---------------------------------------------------------
+
+    def to_analyse(self, scan: Iterable[ScanItem]) -> Iterator[SourceFile]:
+        """The scanned files that need reading; counts and records the rest."""
+        batch: list[SourceFile] = []
+        for item in scan:
+            if isinstance(item, SourceFile):
+                batch.append(item)
+                if len(batch) >= LOOKUP_BATCH:
+                    yield from self._changed(batch)
+                    batch = []
+            elif isinstance(item, Skipped):
+                self.summary.skipped += 1
+                self.on_progress(1)
+            elif isinstance(item, ScanProblem):
+                clear_errors(self.db, item.relative)
+                save_error(self.db, item.relative, "scan", item.error)
+                self.summary.errors += 1
+                self.on_progress(1)
+        yield from self._changed(batch)
+
+    def _changed(self, batch: list[SourceFile]) -> Iterator[SourceFile]:
+        if not batch:
+            return
+        self.summary.files += len(batch)
+        self.db.conn.executemany(
+            "INSERT OR IGNORE INTO temp.seen (path) VALUES (?)",
+            [(file.relative,) for file in batch],
+        )
+        marks = ",".join("?" * len(batch))
+        known = {
+            row[0]: (row[1], row[2])
+            for row in self.db.execute(
+                f"SELECT path, bytes, mtime FROM files WHERE image_id IS NOT NULL"
+                f" AND path IN ({marks})",
+                [file.relative for file in batch],
+            )
+        }
+        for file in batch:
+            if known.get(file.relative) == (file.bytes, file.mtime):
+                self.summary.unchanged += 1
+                self.on_progress(1)
+            else:
+                yield file
+
+    # -- saving -----------------------------------------------------------
+
+    def save(self, file: SourceFile, result: Analysis | Failure) -> None:
+        """Store one analysed file; commit every so often."""
+        clear_errors(self.db, file.relative)
+        if isinstance(result, Failure):
+            save_error(self.db, file.relative, result.stage, result.error)
+            self.summary.errors += 1
+            self._save_file_row(file, None, result.bytes, result.sha256)
+        else:
+            image_id = self._save_image(result)
+            folder = str(PurePosixPath(file.relative).parent)
+            save_tags(self.db, image_id, tags_from_path(folder), "source")
+            self._save_file_row(file, image_id, result.bytes, result.sha256)
+            self.touched.add(image_id)
+        self.on_progress(1)
+        self.pending += 1
+        if self.pending >= COMMIT_EVERY or time.monotonic() - self.last_commit > COMMIT_SECONDS:
+            self._commit()
+
+    def _save_file_row(
+        self, file: SourceFile, image_id: str | None, size: int | None, sha256: str | None
+    ) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO files (path, image_id, bytes, mtime, sha256, missing_since)"
+            " VALUES (?, ?, ?, ?, ?, NULL)",
+            [file.relative, image_id, file.bytes if size is None else size, file.mtime, sha256],
+        )
+
+    def _save_image(self, result: Analysis) -> str:
+        image = result.image
+        image_id = str(image["id"])
+        row = self.db.execute("SELECT folder FROM images WHERE id = ?", [image_id]).fetchone()
+        if row is not None:
+            # Known picture: its thumbnail stays where the user put it.
+            path = self.where.thumbs / row[0] / thumbnail_name(image_id)
+            if not path.exists():
+                png = self.db.execute(
+                    "SELECT png FROM thumbnails WHERE image_id = ?", [image_id]
+                ).fetchone()
+                write_atomically(path, png[0] if png else result.png)
+            return image_id
+        folder = self._existing_thumbnail_folder(thumbnail_name(image_id))
+        if folder is None:
+            folder = ""
+            write_atomically(self.where.thumbs / thumbnail_name(image_id), result.png)
+        self.db["images"].insert({**image, "folder": folder})
+        self.db.execute(
+            "INSERT INTO thumbnails (image_id, png, sha256) VALUES (?, ?, ?)",
+            [image_id, result.png, result.png_sha256],
+        )
+        save_tags(self.db, image_id, [str(image["size"])], "size")
+        save_tags(self.db, image_id, tags_from_path(folder), "folder")
+        return image_id
+
+    def _existing_thumbnail_folder(self, name: str) -> str | None:
+        """Folder of a thumbnail already on disk with no row (a rebuilt database)."""
+        if not self.thumbs_indexed:
+            self._index_thumbs()
+        row = self.db.execute("SELECT folder FROM temp.on_disk WHERE name = ?", [name]).fetchone()
+        return row[0] if row else None
+
+    def _index_thumbs(self) -> None:
+        self.db.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS on_disk (name TEXT PRIMARY KEY, folder TEXT)"
+        )
+        rows = (
+            (name, folder)
+            for folder, name in iter_thumbnail_files(self.where.thumbs)
+        )
+        self.db.conn.executemany("INSERT OR IGNORE INTO temp.on_disk VALUES (?, ?)", rows)
+        self.thumbs_indexed = True
+
+    def _commit(self) -> None:
+        refresh_tags_column(self.db, sorted(self.touched))
+        self.touched.clear()
+        self.db.commit()
+        self.db.begin()
+        self.pending = 0
+        self.last_commit = time.monotonic()
+
+    def finish(self) -> IngestSummary:
+        """Mark vanished files, commit, and count."""
+        now = utc_now()
+        self.db.execute(
+            "UPDATE files SET missing_since = ? WHERE missing_since IS NULL"
+            " AND path NOT IN (SELECT path FROM temp.seen)",
+            [now],
+        )
+        self.db.execute(
+            "UPDATE files SET missing_since = NULL WHERE missing_since IS NOT NULL"
+            " AND path IN (SELECT path FROM temp.seen)"
+        )
+        refresh_tags_column(self.db, sorted(self.touched))
+        self.db.commit()
+        summary = self.summary
+        summary.images = self.db["images"].count
+        summary.new_images = summary.images - self.images_before
+        summary.missing = self.db.execute(
+            "SELECT count(*) FROM files WHERE missing_since IS NOT NULL"
+        ).fetchone()[0]
+        return summary
+
+
+def iter_thumbnail_files(root: Path) -> Iterator[tuple[str, str]]:
+    """(folder, name) of every thumbnail file under root, folder relative ('' at the top)."""
+    for directory, dirs, files in os.walk(root):
+        dirs.sort()
+        folder = os.path.relpath(directory, root)
+        folder = "" if folder == "." else PurePosixPath(Path(folder)).as_posix()
+        for name in sorted(files):
+            if THUMBNAIL_NAME.match(name):
+                yield folder, name

@@ -1,0 +1,122 @@
+"""The database schema, built by numbered, append-only migrations.
+
+Each CREATE statement keeps its comments: SQLite stores the text as written,
+so Datasette's schema view documents every column.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("cattags")
+
+M001_TABLES = [
+    """
+CREATE TABLE images (
+    id TEXT PRIMARY KEY,             -- "{width}x{height}_{whash}": the thumbnail's identity and name
+    width INTEGER NOT NULL,          -- width of the source picture, pixels
+    height INTEGER NOT NULL,         -- height of the source picture, pixels
+    size TEXT NOT NULL,              -- "{width}x{height}", also a tag
+    whash TEXT NOT NULL,             -- wavelet hash, 16 hex digits, = str(imagehash.whash(img))
+    whash_int INTEGER NOT NULL,      -- the same 64 bits as a signed integer, for fast hamming()
+    phash TEXT,                      -- perceptual (DCT) hash, 16 hex digits
+    phash_int INTEGER,               -- phash as a signed 64-bit integer
+    dhash TEXT,                      -- difference hash, 16 hex digits
+    dhash_int INTEGER,               -- dhash as a signed 64-bit integer
+    format TEXT,                     -- Pillow's format name, e.g. JPEG
+    format_description TEXT,         -- Pillow's longer format name
+    mode TEXT,                       -- Pillow mode of the source, e.g. RGB, P, I;16
+    bands TEXT,                      -- JSON array of band names
+    extrema TEXT,                    -- JSON: the minimum and maximum of each band
+    xmp TEXT,                        -- JSON of the XMP packet, or null
+    thumb_width INTEGER,             -- width of the thumbnail, pixels
+    thumb_height INTEGER,            -- height of the thumbnail, pixels
+    folder TEXT NOT NULL DEFAULT '', -- where the thumbnail lives, relative to the thumbnails root
+    tags TEXT NOT NULL DEFAULT '[]', -- JSON array of tags, kept in step with image_tags
+    nearest_id TEXT,                 -- the nearest other picture by whash
+    nearest_distance INTEGER,        -- Hamming distance to nearest_id
+    cluster INTEGER                  -- connected component of near-duplicate pairs
+)""",
+    """
+CREATE TABLE thumbnails (
+    image_id TEXT PRIMARY KEY REFERENCES images(id), -- the picture
+    png BLOB NOT NULL,               -- the exact bytes of the thumbnail file, text chunks included
+    sha256 TEXT NOT NULL             -- checksum of png: a strong ETag and a cache-busting version
+)""",
+    """
+CREATE TABLE files (
+    path TEXT PRIMARY KEY,           -- source file, relative to the source root
+    image_id TEXT REFERENCES images(id), -- its picture; NULL while the file cannot be read
+    bytes INTEGER,                   -- file size
+    mtime INTEGER,                   -- modification time, nanoseconds since the epoch
+    sha256 TEXT,                     -- checksum of the file's bytes
+    missing_since TEXT               -- when a run first found the file gone; NULL while present
+)""",
+    """
+CREATE TABLE image_tags (
+    image_id TEXT NOT NULL REFERENCES images(id), -- the picture
+    tag TEXT NOT NULL,               -- a folder name or the size
+    origin TEXT NOT NULL CHECK (origin IN ('folder', 'source', 'size', 'manual')),
+                                     -- thumbnail folder, source folder, size or by hand
+    PRIMARY KEY (image_id, tag)
+)""",
+    """
+CREATE TABLE pairs (
+    image_a TEXT NOT NULL REFERENCES images(id), -- the smaller id of the two
+    image_b TEXT NOT NULL REFERENCES images(id), -- the larger id of the two
+    algorithm TEXT NOT NULL,         -- what distance measures, e.g. whash or phash+dhash
+    distance INTEGER NOT NULL,       -- Hamming distance under that algorithm
+    near_duplicate INTEGER NOT NULL DEFAULT 0, -- 1 when the near-duplicate rule joined them
+    rule TEXT,                       -- the rule that decided, e.g. phash+dhash<=18
+    PRIMARY KEY (image_a, image_b, algorithm),
+    CHECK (image_a < image_b)
+)""",
+    """
+CREATE TABLE moves (
+    id INTEGER PRIMARY KEY,          -- order of the moves
+    image_id TEXT NOT NULL REFERENCES images(id), -- the picture moved
+    from_folder TEXT NOT NULL,       -- folder before, relative to the thumbnails root
+    to_folder TEXT NOT NULL,         -- folder after
+    actor TEXT,                      -- who moved it: a Datasette actor id, or the command
+    at TEXT NOT NULL                 -- when, UTC ISO 8601
+)""",
+    """
+CREATE TABLE errors (
+    id INTEGER PRIMARY KEY,          -- order of the records
+    path TEXT NOT NULL,              -- the file, relative to its root
+    stage TEXT NOT NULL,             -- scan, read, decode, analyse or write
+    error TEXT NOT NULL,             -- what went wrong, in plain words
+    at TEXT NOT NULL                 -- when, UTC ISO 8601
+)""",
+    """
+CREATE TABLE settings (
+    key TEXT PRIMARY KEY,            -- setting name
+    value TEXT                       -- its value, as text
+)""",
+]
+
+M001_INDEXES = [
+    "CREATE INDEX images_folder ON images(folder)",
+    "CREATE INDEX images_size ON images(size)",
+    "CREATE INDEX images_whash_int ON images(whash_int)",
+    "CREATE INDEX images_nearest_distance ON images(nearest_distance)",
+    "CREATE INDEX images_cluster ON images(cluster)",
+    "CREATE INDEX files_image_id ON files(image_id)",
+    "CREATE INDEX image_tags_tag ON image_tags(tag, image_id)",
+    "CREATE INDEX pairs_image_b ON pairs(image_b, image_a)",
+    "CREATE INDEX moves_image_id ON moves(image_id)",
+    "CREATE INDEX errors_path ON errors(path)",
+]
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    """Every table of DESIGN.md, with its indexes."""
+    for statement in M001_TABLES + M001_INDEXES:
+        db.execute(statement)
+
+
+def ensure_schema(db: Database) -> None:
+    """Apply pending migrations; safe to call on every open."""
+    migrations.apply(db)

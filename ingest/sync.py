@@ -1,0 +1,136 @@
+"""`cattags sync`: the database catches up with thumbnails moved on disk."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from .hashing import hex_to_int64
+from .pipeline import iter_thumbnail_files
+from .store import require_settings, utc_now
+from .tags import refresh_tags_column, save_tags, tags_from_path
+from .thumbnails import id_from_thumbnail_name, read_png_metadata, thumbnail_name, write_atomically
+
+SYNC_ACTOR = "cattags sync"  # the actor recorded for moves made in a file manager
+
+
+@dataclass
+class SyncReport:
+    """What sync found and changed."""
+
+    thumbnails: int = 0  # thumbnail files on disk
+    moved: list[tuple[str, str, str]] = field(default_factory=list)  # id, from, to
+    recreated: list[str] = field(default_factory=list)  # rows rebuilt from PNG metadata
+    unknown: list[str] = field(default_factory=list)  # files with no row and no usable metadata
+    duplicates: list[str] = field(default_factory=list)  # the same thumbnail in two folders
+    missing: list[str] = field(default_factory=list)  # rows whose thumbnail file is gone
+    restored: list[str] = field(default_factory=list)  # missing files written back
+
+    def lines(self) -> list[str]:
+        """A summary line, then one line per notable picture."""
+        lines = [
+            f"{self.thumbnails:,} thumbnails, {len(self.moved):,} moved,"
+            f" {len(self.recreated):,} rows re-created, {len(self.missing):,} missing,"
+            f" {len(self.restored):,} restored"
+        ]
+        lines += [f"moved: {i} {a or '.'} -> {b or '.'}" for i, a, b in self.moved]
+        lines += [f"re-created from its PNG: {path}" for path in self.recreated]
+        lines += [f"not a cattags thumbnail (no metadata): {path}" for path in self.unknown]
+        lines += [f"also found at: {path} (kept the first)" for path in self.duplicates]
+        lines += [f"thumbnail missing: {i}" for i in self.missing if i not in self.restored]
+        return lines
+
+
+def sync_thumbnails(db: Database, restore: bool = False) -> SyncReport:
+    """Bring images.folder, tags and moves in line with the thumbnails on disk."""
+    root = Path(require_settings(db)["thumbs_root"])
+    report = SyncReport()
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS found (id TEXT PRIMARY KEY)")
+    db.execute("DELETE FROM temp.found")
+    touched: list[str] = []
+    with db.atomic():
+        for folder, name in iter_thumbnail_files(root):
+            identity = id_from_thumbnail_name(name)
+            relative = f"{folder}/{name}" if folder else name
+            report.thumbnails += 1
+            if db.execute("INSERT OR IGNORE INTO temp.found VALUES (?)", [identity]).rowcount == 0:
+                report.duplicates.append(relative)
+                continue
+            row = db.execute("SELECT folder FROM images WHERE id = ?", [identity]).fetchone()
+            if row is None:
+                if recreate_row(db, root / relative, identity, folder):
+                    report.recreated.append(relative)
+                    touched.append(identity)
+                else:
+                    report.unknown.append(relative)
+            elif row[0] != folder:
+                save_move(db, identity, row[0], folder, SYNC_ACTOR)
+                report.moved.append((identity, row[0], folder))
+                touched.append(identity)
+        refresh_tags_column(db, touched)
+    for identity, folder in db.execute(
+        "SELECT id, folder FROM images WHERE id NOT IN (SELECT id FROM temp.found) ORDER BY id"
+    ).fetchall():
+        report.missing.append(identity)
+        if restore:
+            png = db.execute("SELECT png FROM thumbnails WHERE image_id = ?", [identity]).fetchone()
+            if png:
+                write_atomically(root / folder / thumbnail_name(identity), png[0])
+                report.restored.append(identity)
+    return report
+
+
+def save_move(db: Database, image_id: str, from_folder: str, to_folder: str, actor: str) -> None:
+    """Record a thumbnail's new folder, add its folder tags, log the move."""
+    db.execute("UPDATE images SET folder = ? WHERE id = ?", [to_folder, image_id])
+    save_tags(db, image_id, tags_from_path(to_folder), "folder")
+    db.execute(
+        "INSERT INTO moves (image_id, from_folder, to_folder, actor, at) VALUES (?, ?, ?, ?, ?)",
+        [image_id, from_folder, to_folder, actor, utc_now()],
+    )
+
+
+def recreate_row(db: Database, path: Path, identity: str, folder: str) -> bool:
+    """Rebuild an images row from the text chunks of its thumbnail; False if impossible."""
+    png = path.read_bytes()
+    try:
+        meta = read_png_metadata(png)
+        width, height = int(meta["width"]), int(meta["height"])
+        thumb_width, thumb_height = int(meta["thumb_width"]), int(meta["thumb_height"])
+        whash = meta["whash"]
+    except (OSError, SyntaxError, KeyError, ValueError):
+        return False
+    if f"{width}x{height}_{whash}" != identity:
+        return False
+    with_hex = {name: meta.get(name) for name in ("phash", "dhash")}
+    db["images"].insert(
+        {
+            "id": identity,
+            "width": width,
+            "height": height,
+            "size": f"{width}x{height}",
+            "whash": whash,
+            "whash_int": hex_to_int64(whash),
+            **with_hex,
+            **{f"{k}_int": hex_to_int64(v) for k, v in with_hex.items() if v},
+            "format": meta.get("format"),
+            "format_description": meta.get("format_description"),
+            "mode": meta.get("mode"),
+            "bands": meta.get("bands"),
+            "extrema": meta.get("extrema"),
+            "xmp": meta.get("xmp") if meta.get("xmp") not in (None, "null") else None,
+            "thumb_width": thumb_width,
+            "thumb_height": thumb_height,
+            "folder": folder,
+        }
+    )
+    db.execute(
+        "INSERT OR REPLACE INTO thumbnails (image_id, png, sha256) VALUES (?, ?, ?)",
+        [identity, png, hashlib.sha256(png).hexdigest()],
+    )
+    save_tags(db, identity, [f"{width}x{height}"], "size")
+    save_tags(db, identity, tags_from_path(folder), "folder")
+    return True

@@ -1,0 +1,129 @@
+"""Thumbnails: a small PNG that carries the picture's metadata in text chunks."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
+
+DEFAULT_SIZE = 64  # px, longest side: the prototype found 64 "just about right"
+TEMP_PREFIX = ".cattags-tmp-"  # partial writes; never a thumbnail, swept on start
+THUMBNAIL_NAME = re.compile(r"^(\d+)x(\d+)_([0-9a-f]{16})_\.png$")
+
+# EXIF orientation -> the transposes that show the picture upright.
+ORIENTATION = {
+    2: [Image.Transpose.FLIP_LEFT_RIGHT],
+    3: [Image.Transpose.ROTATE_180],
+    4: [Image.Transpose.FLIP_TOP_BOTTOM],
+    5: [Image.Transpose.TRANSPOSE],
+    6: [Image.Transpose.ROTATE_270],
+    7: [Image.Transpose.TRANSVERSE],
+    8: [Image.Transpose.ROTATE_90],
+}
+DIRECT_MODES = {"RGB", "RGBA", "L", "LA"}  # resized as they are
+SMALL_CONVERT_MODES = {"CMYK", "YCbCr", "LAB", "HSV"}  # resized, then made RGB
+
+
+def image_id(width: int, height: int, whash: str) -> str:
+    """The picture's identity: "{w}x{h}_{whash}"."""
+    return f"{width}x{height}_{whash}"
+
+
+def thumbnail_name(identity: str) -> str:
+    """File name of a thumbnail: "{w}x{h}_{whash}_.png"."""
+    return f"{identity}_.png"
+
+
+def id_from_thumbnail_name(name: str) -> str | None:
+    """The identity in a thumbnail file name, or None if it is not one."""
+    match = THUMBNAIL_NAME.match(name)
+    return name[: -len("_.png")] if match else None
+
+
+def thumbnail_box(width: int, height: int, size: int) -> tuple[int, int]:
+    """Longest side at most `size`, aspect kept, never enlarged, never zero."""
+    scale = min(1.0, size / max(width, height))
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def displayable(img: Image.Image) -> Image.Image:
+    """The picture in a mode that resizes well and saves as PNG."""
+    if img.mode in DIRECT_MODES or img.mode in SMALL_CONVERT_MODES:
+        return img
+    if img.mode in ("P", "PA"):
+        has_alpha = img.mode == "PA" or "transparency" in img.info
+        return img.convert("RGBA" if has_alpha else "RGB")
+    if img.mode == "1":
+        return img.convert("L")
+    if img.mode.startswith("I") or img.mode == "F":
+        # 16-bit and float pictures: stretch their range to 8 bits.
+        pixels = np.asarray(img, dtype=np.float64)
+        low, high = float(pixels.min()), float(pixels.max())
+        span = high - low or 1.0
+        return Image.fromarray(((pixels - low) * (255.0 / span)).astype(np.uint8))
+    return img.convert("RGB")
+
+
+def make_thumbnail(img: Image.Image, size: int = DEFAULT_SIZE) -> Image.Image:
+    """A thumbnail of `img`, longest side <= size, turned upright by its EXIF."""
+    source = displayable(img)
+    box = thumbnail_box(source.width, source.height, size)
+    thumb = source.resize(box, Image.Resampling.LANCZOS, reducing_gap=2.0)
+    if thumb.mode in SMALL_CONVERT_MODES:
+        thumb = thumb.convert("RGB")
+    orientation = img.getexif().get(0x0112, 1)
+    for transpose in ORIENTATION.get(orientation, []):
+        thumb = thumb.transpose(transpose)
+    return thumb
+
+
+def encode_png(thumb: Image.Image, metadata: dict[str, object]) -> bytes:
+    """PNG bytes with one text chunk per metadata key (non-strings as JSON)."""
+    info = PngInfo()
+    for key, value in metadata.items():
+        text = value if isinstance(value, str) else json.dumps(value)
+        info.add_text(key, text)
+    buffer = io.BytesIO()
+    thumb.save(buffer, "PNG", pnginfo=info, optimize=False)
+    return buffer.getvalue()
+
+
+def read_png_metadata(png: bytes) -> dict[str, str]:
+    """The text chunks of a thumbnail, plus its own thumb_width and thumb_height."""
+    with Image.open(io.BytesIO(png)) as img:
+        img.load()
+        text = dict(getattr(img, "text", {}))
+        return {**text, "thumb_width": str(img.width), "thumb_height": str(img.height)}
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write a file so that readers see either nothing or all of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(temp, path)
+    except BaseException:
+        os.unlink(temp)
+        raise
+
+
+def sweep_temp_files(root: Path) -> int:
+    """Remove partial writes left by a killed run; return how many."""
+    removed = 0
+    if not root.is_dir():
+        return 0
+    for directory, _dirs, files in os.walk(root):
+        for name in files:
+            if name.startswith(TEMP_PREFIX):
+                os.unlink(os.path.join(directory, name))
+                removed += 1
+    return removed
