@@ -38,7 +38,6 @@ setup(
             "pytest-asyncio",
             "hypothesis",
             "ruff",
-            "black",
         ],
     },
 )

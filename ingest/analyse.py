@@ -21,6 +21,7 @@ from .thumbnails import encode_png, image_id, make_thumbnail
 
 # Pillow's own decompression-bomb limit (89.5 megapixels) is kept; its warning
 # (above the limit) is treated like its error (above twice the limit).
+PNG_KEYS = {"extrema": "extremes"}  # the prototype's names for the text chunks
 BOMB_ERRORS = (Image.DecompressionBombError, Image.DecompressionBombWarning)
 
 
@@ -50,7 +51,7 @@ def read_file(path: Path) -> bytes:
     try:
         return path.read_bytes()
     except OSError as error:
-        raise UnreadableImage("read", f"cannot read the file: {error.strerror or error}")
+        raise UnreadableImage("read", f"cannot read the file: {error.strerror or error}") from error
 
 
 def decode(data: bytes) -> Image.Image:
@@ -63,11 +64,13 @@ def decode(data: bytes) -> Image.Image:
             img = Image.open(io.BytesIO(data))
             img.load()
     except BOMB_ERRORS as error:
-        raise UnreadableImage("decode", f"too many pixels (decompression bomb?): {error}")
+        raise UnreadableImage(
+            "decode", f"too many pixels (decompression bomb?): {error}"
+        ) from error
     except UnidentifiedImageError:
-        raise UnreadableImage("decode", "not a picture Pillow can read")
+        raise UnreadableImage("decode", "not a picture Pillow can read") from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:
-        raise UnreadableImage("decode", f"broken picture: {error}")
+        raise UnreadableImage("decode", f"broken picture: {error}") from error
     return img
 
 
@@ -120,7 +123,7 @@ def analyse_image(img: Image.Image, data: bytes, relative: str, size: int) -> An
     text = {
         "filename": Path(relative).name,
         "path": relative,
-        **meta,
+        **{PNG_KEYS.get(key, key): value for key, value in meta.items()},
         "whash": hashes.whash,
         "phash": hashes.phash,
         "dhash": hashes.dhash,

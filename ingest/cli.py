@@ -38,17 +38,41 @@ def fail(error: CattagsError) -> None:
 
 @cli.command()
 @click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--db", "database", type=click.Path(dir_okay=False, path_type=Path),
-              help="Database file [default: SOURCE/<folder name>.db]")
-@click.option("--thumbs", type=click.Path(file_okay=False, path_type=Path),
-              help="Thumbnails root [default: SOURCE/thumbs]")
-@click.option("--size", type=click.IntRange(8, 1024), default=None,
-              help="Longest side of a thumbnail in px [default: 64]")
-@click.option("--workers", type=click.IntRange(1, 256), default=None,
-              help="Processes that read pictures [default: every core]")
-@click.option("--strict", is_flag=True, help="Exit with status 1 if any file was recorded in errors")
+@click.option(
+    "--db",
+    "database",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Database file [default: SOURCE/<folder name>.db]",
+)
+@click.option(
+    "--thumbs",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Thumbnails root [default: SOURCE/thumbs]",
+)
+@click.option(
+    "--size",
+    type=click.IntRange(8, 1024),
+    default=None,
+    help="Longest side of a thumbnail in px [default: 64]",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Processes that read pictures [default: every core]",
+)
+@click.option(
+    "--commit-every",
+    type=click.IntRange(1),
+    default=200,
+    hidden=True,
+    help="Files per transaction (tests use small values)",
+)
+@click.option(
+    "--strict", is_flag=True, help="Exit with status 1 if any file was recorded in errors"
+)
 @click.option("-s", "--silent", is_flag=True, help="No progress bar")
-def ingest(source, database, thumbs, size, workers, strict, silent):
+def ingest(source, database, thumbs, size, workers, commit_every, strict, silent):
     """Hash, thumbnail and tag every picture under SOURCE.
 
     Unchanged files (same size and modification time) are not opened again;
@@ -66,7 +90,7 @@ def ingest(source, database, thumbs, size, workers, strict, silent):
 
     try:
         with progress_bar(not silent, "Ingesting", length) as on_progress:
-            summary = run_ingest(source, database, thumbs, size, workers, on_progress)
+            summary = run_ingest(source, database, thumbs, size, workers, on_progress, commit_every)
     except CattagsError as error:
         fail(error)
     click.echo(summary.line())
@@ -75,10 +99,16 @@ def ingest(source, database, thumbs, size, workers, strict, silent):
 
 
 @cli.command()
-@click.option("--db", "database", type=click.Path(dir_okay=False, path_type=Path),
-              required=True, help="Database file made by cattags ingest")
-@click.option("--restore", is_flag=True,
-              help="Write missing thumbnail files back from the database")
+@click.option(
+    "--db",
+    "database",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    help="Database file made by cattags ingest",
+)
+@click.option(
+    "--restore", is_flag=True, help="Write missing thumbnail files back from the database"
+)
 def sync(database, restore):
     """Catch up with thumbnails moved in a file manager.
 
@@ -104,8 +134,13 @@ def sync(database, restore):
 
 @cli.command("demo-data")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--count", type=click.IntRange(1, 100_000), default=200, show_default=True,
-              help="How many pictures to draw")
+@click.option(
+    "--count",
+    type=click.IntRange(1, 100_000),
+    default=200,
+    show_default=True,
+    help="How many pictures to draw",
+)
 @click.option("--seed", type=int, default=42, show_default=True, help="Random seed")
 def demo_data(directory, count, seed):
     """Draw COUNT seeded "cats that don't exist" into DIRECTORY.

@@ -15,9 +15,8 @@ bit-identical in every case.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import re
+from dataclasses import dataclass
 
 import imagehash
 import numpy as np
@@ -53,9 +52,7 @@ def whash_from_working(gray: Image.Image) -> str:
     """whash hex of a working image made by `whash_working_image`."""
     pixels = np.asarray(gray)
     block = pixels.shape[0] // HASH_SIZE
-    sums = pixels.reshape(HASH_SIZE, block, HASH_SIZE, block).sum(
-        axis=(1, 3), dtype=np.int64
-    )
+    sums = pixels.reshape(HASH_SIZE, block, HASH_SIZE, block).sum(axis=(1, 3), dtype=np.int64)
     flat = sums.ravel()
     middle = np.partition(flat, (31, 32))
     below, above = middle[31], middle[32]

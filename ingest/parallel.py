@@ -23,9 +23,7 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def iter_map(
-    fn: Callable[[T], R], items: Iterable[T], workers: int
-) -> Iterator[tuple[T, R]]:
+def iter_map(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[tuple[T, R]]:
     """Yield (item, fn(item)) in input order, using `workers` processes."""
     if workers <= 1:
         for item in items:

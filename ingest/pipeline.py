@@ -98,6 +98,7 @@ def ingest(
     size: int | None = None,
     workers: int | None = None,
     on_progress: Callable[[int], None] | None = None,
+    commit_every: int = COMMIT_EVERY,
 ) -> IngestSummary:
     """Hash, thumbnail and tag every picture under `source`; return the summary."""
     where = resolve_locations(source, database, thumbs)
@@ -118,7 +119,7 @@ def ingest(
     )
     where.thumbs.mkdir(parents=True, exist_ok=True)
     sweep_temp_files(where.thumbs)
-    run = Run(db, where, on_progress or (lambda n: None))
+    run = Run(db, where, on_progress or (lambda n: None), commit_every)
     scan = iter_source_files(where.source, where.excluded())
     analyse = functools.partial(_analyse, size=size)
     for file, result in iter_map(analyse, run.to_analyse(scan), workers or default_workers()):
@@ -133,8 +134,15 @@ def _analyse(file: SourceFile, size: int) -> Analysis | Failure:
 class Run:
     """The database side of one ingest run (main process only)."""
 
-    def __init__(self, db: Database, where: Locations, on_progress: Callable[[int], None]):
+    def __init__(
+        self,
+        db: Database,
+        where: Locations,
+        on_progress: Callable[[int], None],
+        commit_every: int = COMMIT_EVERY,
+    ):
         self.db = db
+        self.commit_every = commit_every
         self.where = where
         self.on_progress = on_progress
         self.summary = IngestSummary()
@@ -209,7 +217,10 @@ class Run:
             self.touched.add(image_id)
         self.on_progress(1)
         self.pending += 1
-        if self.pending >= COMMIT_EVERY or time.monotonic() - self.last_commit > COMMIT_SECONDS:
+        if (
+            self.pending >= self.commit_every
+            or time.monotonic() - self.last_commit > COMMIT_SECONDS
+        ):
             self._commit()
 
     def _save_file_row(
@@ -258,10 +269,7 @@ class Run:
         self.db.execute(
             "CREATE TEMP TABLE IF NOT EXISTS on_disk (name TEXT PRIMARY KEY, folder TEXT)"
         )
-        rows = (
-            (name, folder)
-            for folder, name in iter_thumbnail_files(self.where.thumbs)
-        )
+        rows = ((name, folder) for folder, name in iter_thumbnail_files(self.where.thumbs))
         self.db.conn.executemany("INSERT OR IGNORE INTO temp.on_disk VALUES (?, ?)", rows)
         self.thumbs_indexed = True
 

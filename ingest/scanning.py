@@ -16,9 +16,7 @@ def picture_suffixes() -> frozenset[str]:
     """File suffixes of every format Pillow can open."""
     Image.init()
     return frozenset(
-        suffix
-        for suffix, fmt in Image.registered_extensions().items()
-        if fmt in Image.OPEN
+        suffix for suffix, fmt in Image.registered_extensions().items() if fmt in Image.OPEN
     )
 
 
@@ -50,9 +48,7 @@ class ScanProblem:
 ScanItem = SourceFile | Skipped | ScanProblem
 
 
-def iter_source_files(
-    root: Path, exclude: frozenset[Path] = frozenset()
-) -> Iterator[ScanItem]:
+def iter_source_files(root: Path, exclude: frozenset[Path] = frozenset()) -> Iterator[ScanItem]:
     """Every file under root, sorted by name, skipping `exclude` and hidden names.
 
     Symbolic links are followed; a link that loops, or a folder reached twice,

@@ -23,7 +23,7 @@ SETTING_KEYS = (
 
 def utc_now() -> str:
     """The current time as UTC ISO 8601, to the second."""
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 def register_functions(conn: sqlite3.Connection) -> None:

@@ -120,7 +120,7 @@ def recreate_row(db: Database, path: Path, identity: str, folder: str) -> bool:
             "format_description": meta.get("format_description"),
             "mode": meta.get("mode"),
             "bands": meta.get("bands"),
-            "extrema": meta.get("extrema"),
+            "extrema": meta.get("extremes"),
             "xmp": meta.get("xmp") if meta.get("xmp") not in (None, "null") else None,
             "thumb_width": thumb_width,
             "thumb_height": thumb_height,

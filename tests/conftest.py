@@ -1,0 +1,34 @@
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from ingest.demo import write_demo_pictures
+
+DEMO_COUNT = 40  # enough for shared identities and every folder, fast to ingest
+
+
+@pytest.fixture(scope="session")
+def demo_pictures(tmp_path_factory) -> Path:
+    """A seeded set of demo pictures, drawn once per session (read-only)."""
+    root = tmp_path_factory.mktemp("demo") / "cats"
+    write_demo_pictures(root, count=DEMO_COUNT, seed=7, max_side=400)
+    return root
+
+
+@pytest.fixture
+def cats(demo_pictures, tmp_path) -> Path:
+    """A private, writable copy of the demo pictures."""
+    target = tmp_path / "cats"
+    shutil.copytree(demo_pictures, target)
+    return target
+
+
+def rows(db_path: Path, sql: str, params=()) -> list[tuple]:
+    """Run a query on a database file and return every row."""
+    conn = sqlite3.connect(db_path)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()

@@ -1,0 +1,117 @@
+"""A blank database migrates to exactly the documented schema, idempotently."""
+
+import sqlite3
+
+from ingest.schema import migrations
+from ingest.store import open_database
+
+EXPECTED_COLUMNS = {
+    "images": [
+        "id",
+        "width",
+        "height",
+        "size",
+        "whash",
+        "whash_int",
+        "phash",
+        "phash_int",
+        "dhash",
+        "dhash_int",
+        "format",
+        "format_description",
+        "mode",
+        "bands",
+        "extrema",
+        "xmp",
+        "thumb_width",
+        "thumb_height",
+        "folder",
+        "tags",
+        "nearest_id",
+        "nearest_distance",
+        "cluster",
+    ],
+    "thumbnails": ["image_id", "png", "sha256"],
+    "files": ["path", "image_id", "bytes", "mtime", "sha256", "missing_since"],
+    "image_tags": ["image_id", "tag", "origin"],
+    "pairs": ["image_a", "image_b", "algorithm", "distance", "near_duplicate", "rule"],
+    "moves": ["id", "image_id", "from_folder", "to_folder", "actor", "at"],
+    "errors": ["id", "path", "stage", "error", "at"],
+    "settings": ["key", "value"],
+}
+EXPECTED_INDEXES = {
+    "images_folder": ("images", ["folder"]),
+    "images_size": ("images", ["size"]),
+    "images_whash_int": ("images", ["whash_int"]),
+    "images_nearest_distance": ("images", ["nearest_distance"]),
+    "images_cluster": ("images", ["cluster"]),
+    "files_image_id": ("files", ["image_id"]),
+    "image_tags_tag": ("image_tags", ["tag", "image_id"]),
+    "pairs_image_b": ("pairs", ["image_b", "image_a"]),
+    "moves_image_id": ("moves", ["image_id"]),
+    "errors_path": ("errors", ["path"]),
+}
+PRIMARY_KEYS = {
+    "images": ["id"],
+    "thumbnails": ["image_id"],
+    "files": ["path"],
+    "image_tags": ["image_id", "tag"],
+    "pairs": ["image_a", "image_b", "algorithm"],
+    "moves": ["id"],
+    "errors": ["id"],
+    "settings": ["key"],
+}
+
+
+def schema_dump(path) -> list[tuple]:
+    conn = sqlite3.connect(path)
+    try:
+        return conn.execute("select type, name, sql from sqlite_master order by name").fetchall()
+    finally:
+        conn.close()
+
+
+def test_blank_database_gets_every_table_column_index_and_key(tmp_path):
+    db = open_database(tmp_path / "blank.db")
+    tables = set(db.table_names()) - {"_sqlite_migrations"}
+    assert tables == set(EXPECTED_COLUMNS)
+    for table, columns in EXPECTED_COLUMNS.items():
+        assert [c.name for c in db[table].columns] == columns, table
+        assert db[table].pks == PRIMARY_KEYS[table], table
+    found = {}
+    for table in EXPECTED_COLUMNS:
+        for index in db[table].indexes:
+            if not index.name.startswith("sqlite_autoindex"):
+                found[index.name] = (table, index.columns)
+    assert found == EXPECTED_INDEXES
+
+
+def test_every_column_has_a_comment_in_its_create_statement(tmp_path):
+    db = open_database(tmp_path / "blank.db")
+    for table, columns in EXPECTED_COLUMNS.items():
+        sql = db[table].schema
+        for column in columns:
+            line = next(line for line in sql.splitlines() if line.strip().startswith(column + " "))
+            assert "--" in line or "--" in sql.split(line)[1].splitlines()[1], (table, column)
+
+
+def test_migrating_twice_changes_nothing(tmp_path):
+    path = tmp_path / "twice.db"
+    open_database(path).close()
+    before = schema_dump(path)
+    db = open_database(path)
+    assert migrations.pending(db) == []
+    db.close()
+    assert schema_dump(path) == before
+
+
+def test_tag_origin_is_checked(tmp_path):
+    db = open_database(tmp_path / "x.db")
+    db.execute(
+        "insert into images (id, width, height, size, whash, whash_int) values ('a', 1, 1, '1x1', '0', 0)"
+    )
+    try:
+        db.execute("insert into image_tags values ('a', 't', 'whatever')")
+    except sqlite3.IntegrityError:
+        return
+    raise AssertionError("an unknown origin was accepted")
