@@ -13,6 +13,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from .errors import UnreadableImage
@@ -22,6 +23,7 @@ from .thumbnails import encode_png, image_id, make_thumbnail
 # Pillow's own decompression-bomb limit (89.5 megapixels) is kept; its warning
 # (above the limit) is treated like its error (above twice the limit).
 PNG_KEYS = {"extrema": "extremes"}  # the prototype's names for the text chunks
+EIGHT_BIT_MODES = {"1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "LAB", "HSV"}
 BOMB_ERRORS = (Image.DecompressionBombError, Image.DecompressionBombWarning)
 
 
@@ -87,9 +89,22 @@ def describe(img: Image.Image) -> dict[str, object]:
         "format_description": img.format_description,
         "mode": img.mode,
         "bands": list(img.getbands()),
-        "extrema": img.getextrema(),
+        "extrema": extrema(img),
         "xmp": xmp or None,
     }
+
+
+def extrema(img: Image.Image) -> tuple:
+    """Equal to img.getextrema(); for 8-bit pictures read off one histogram pass,
+    which is faster than Pillow's band-by-band copies."""
+    if img.mode not in EIGHT_BIT_MODES:
+        return img.getextrema()
+    counts = np.asarray(img.histogram()).reshape(-1, 256)
+    bands = []
+    for band in counts:
+        present = np.flatnonzero(band)
+        bands.append((int(present[0]), int(present[-1])))
+    return bands[0] if len(bands) == 1 else tuple(bands)
 
 
 def analyse_file(path: Path, relative: str, size: int) -> Analysis | Failure:

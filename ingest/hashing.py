@@ -51,9 +51,11 @@ def whash_working_image(img: Image.Image) -> Image.Image:
 def whash_from_working(gray: Image.Image) -> str:
     """whash hex of a working image made by `whash_working_image`."""
     pixels = np.asarray(gray)
-    block = pixels.shape[0] // HASH_SIZE
-    sums = pixels.reshape(HASH_SIZE, block, HASH_SIZE, block).sum(axis=(1, 3), dtype=np.int64)
-    flat = sums.ravel()
+    side = pixels.shape[0]
+    block = side // HASH_SIZE
+    # Rows of blocks first (contiguous, fast), then blocks within each row.
+    rows = pixels.reshape(HASH_SIZE, block, side).sum(axis=1, dtype=np.int64)
+    flat = rows.reshape(HASH_SIZE, HASH_SIZE, block).sum(axis=2).ravel()
     middle = np.partition(flat, (31, 32))
     below, above = middle[31], middle[32]
     if below == above:
@@ -78,9 +80,8 @@ def whash(img: Image.Image) -> str:
 def hash_image(img: Image.Image) -> Hashes:
     """whash, phash and dhash of a picture from one grayscale resize.
 
-    phash and dhash are imagehash's own functions applied to the whash working
-    picture (reduced with Pillow's reducing_gap first), not to the original:
-    that saves two full-size resizes per picture.
+    phash and dhash follow imagehash's steps on a 32x32 reduction of the whash
+    working picture, not on the original: that saves two full-size resizes.
     """
     gray = whash_working_image(img)
     return hashes_from_working(gray)
@@ -89,13 +90,40 @@ def hash_image(img: Image.Image) -> Hashes:
 def hashes_from_working(gray: Image.Image) -> Hashes:
     """All three hashes from the whash working picture."""
     lanczos = Image.Resampling.LANCZOS
-    small_p = gray.resize((HASH_SIZE * 4, HASH_SIZE * 4), lanczos, reducing_gap=2.0)
-    small_d = gray.resize((HASH_SIZE + 1, HASH_SIZE), lanczos, reducing_gap=2.0)
+    small = gray.resize((PHASH_SIDE, PHASH_SIDE), lanczos, reducing_gap=2.0)
     return Hashes(
         whash=whash_from_working(gray),
-        phash=str(imagehash.phash(small_p)),
-        dhash=str(imagehash.dhash(small_d)),
+        phash=phash_from_small(small),
+        dhash=dhash_from_small(small),
     )
+
+
+def dct_rows(n: int, keep: int) -> np.ndarray:
+    """The first `keep` rows of the unnormalised DCT-II matrix (scipy's default)."""
+    k = np.arange(keep)[:, None]
+    i = np.arange(n)[None, :]
+    return 2.0 * np.cos(np.pi * k * (2 * i + 1) / (2 * n))
+
+
+PHASH_SIDE = HASH_SIZE * 4  # imagehash's highfreq_factor of 4
+DCT_LOW = dct_rows(PHASH_SIDE, HASH_SIZE)
+
+
+def phash_from_small(small: Image.Image) -> str:
+    """imagehash.phash's steps on a 32x32 grayscale picture, without scipy.
+
+    The DCT is the same transform as scipy.fftpack.dct (type II, unnormalised),
+    only its 8x8 low-frequency corner is computed.
+    """
+    pixels = np.asarray(small, dtype=np.float64)
+    low = DCT_LOW @ pixels @ DCT_LOW.T
+    return bits_to_hex(low > np.median(low))
+
+
+def dhash_from_small(small: Image.Image) -> str:
+    """imagehash.dhash's steps (9x8 Lanczos, compare neighbours) on a small picture."""
+    pixels = np.asarray(small.resize((HASH_SIZE + 1, HASH_SIZE), Image.Resampling.LANCZOS))
+    return bits_to_hex(pixels[:, 1:] > pixels[:, :-1])
 
 
 def hex_to_int64(value: str) -> int:

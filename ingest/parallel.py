@@ -12,7 +12,8 @@ from typing import TypeVar
 T = TypeVar("T")
 R = TypeVar("R")
 
-IN_FLIGHT_PER_WORKER = 4  # enough to keep every core busy, little memory
+CHUNK = 4  # files per task: fewer round trips to the workers
+IN_FLIGHT_PER_WORKER = 3  # tasks queued per worker: every core busy, little memory
 
 
 def default_workers() -> int:
@@ -23,20 +24,38 @@ def default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def iter_map(fn: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[tuple[T, R]]:
+def iter_map(
+    fn: Callable[[T], R], items: Iterable[T], workers: int, chunk: int = CHUNK
+) -> Iterator[tuple[T, R]]:
     """Yield (item, fn(item)) in input order, using `workers` processes."""
     if workers <= 1:
         for item in items:
             yield item, fn(item)
         return
     window = workers * IN_FLIGHT_PER_WORKER
-    pending: deque[tuple[T, Future[R]]] = deque()
+    pending: deque[tuple[list[T], Future[list[R]]]] = deque()
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        for item in items:
-            pending.append((item, pool.submit(fn, item)))
+        for batch in batched(items, chunk):
+            pending.append((batch, pool.submit(_map_list, fn, batch)))
             if len(pending) >= window:
-                head, future = pending.popleft()
-                yield head, future.result()
+                batch, future = pending.popleft()
+                yield from zip(batch, future.result(), strict=True)
         while pending:
-            head, future = pending.popleft()
-            yield head, future.result()
+            batch, future = pending.popleft()
+            yield from zip(batch, future.result(), strict=True)
+
+
+def _map_list(fn: Callable[[T], R], batch: list[T]) -> list[R]:
+    return [fn(item) for item in batch]
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """Lists of up to `size` consecutive items."""
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -38,6 +38,7 @@ class IngestSummary:
     unchanged: int = 0  # skipped without opening: same size and mtime
     images: int = 0  # images in the database after the run
     new_images: int = 0  # images this run added
+    tags: int = 0  # distinct tags in the database after the run
     skipped: int = 0  # files that are plainly not pictures
     missing: int = 0  # files recorded earlier and gone now
     errors: int = 0  # files recorded in the errors table this run
@@ -47,6 +48,7 @@ class IngestSummary:
         parts = [
             f"{self.files:,} files ({self.unchanged:,} unchanged)",
             f"{self.images:,} images ({self.new_images:,} new)",
+            f"{self.tags:,} tags",
         ]
         if self.skipped:
             parts.append(f"{self.skipped:,} skipped (not pictures)")
@@ -249,7 +251,10 @@ class Run:
         if folder is None:
             folder = ""
             write_atomically(self.where.thumbs / thumbnail_name(image_id), result.png)
-        self.db["images"].insert({**image, "folder": folder})
+        row = {**image, "folder": folder}
+        columns = ", ".join(row)
+        marks = ", ".join(f":{name}" for name in row)
+        self.db.execute(f"INSERT INTO images ({columns}) VALUES ({marks})", row)
         self.db.execute(
             "INSERT INTO thumbnails (image_id, png, sha256) VALUES (?, ?, ?)",
             [image_id, result.png, result.png_sha256],
@@ -298,6 +303,7 @@ class Run:
         summary = self.summary
         summary.images = self.db["images"].count
         summary.new_images = summary.images - self.images_before
+        summary.tags = self.db.execute("SELECT count(DISTINCT tag) FROM image_tags").fetchone()[0]
         summary.missing = self.db.execute(
             "SELECT count(*) FROM files WHERE missing_since IS NOT NULL"
         ).fetchone()[0]

@@ -48,6 +48,17 @@ class ScanProblem:
 ScanItem = SourceFile | Skipped | ScanProblem
 
 
+@dataclass(frozen=True)
+class Excluded:
+    """Paths a walk must skip; real paths are compared only when a name matches."""
+
+    paths: set[str]
+    names: set[str]
+
+    def contains(self, entry: os.DirEntry) -> bool:
+        return entry.name in self.names and os.path.realpath(entry.path) in self.paths
+
+
 def iter_source_files(root: Path, exclude: frozenset[Path] = frozenset()) -> Iterator[ScanItem]:
     """Every file under root, sorted by name, skipping `exclude` and hidden names.
 
@@ -57,17 +68,18 @@ def iter_source_files(root: Path, exclude: frozenset[Path] = frozenset()) -> Ite
     root = Path(root)
     suffixes = picture_suffixes()
     excluded = {os.path.realpath(path) for path in exclude}
+    excluded_names = {Path(path).name for path in excluded}
     visited: set[tuple[int, int]] = set()
     top = root.stat()
     visited.add((top.st_dev, top.st_ino))
-    yield from _walk(root, "", suffixes, excluded, visited)
+    yield from _walk(root, "", suffixes, Excluded(excluded, excluded_names), visited)
 
 
 def _walk(
     folder: Path,
     prefix: str,
     suffixes: frozenset[str],
-    excluded: set[str],
+    excluded: Excluded,
     visited: set[tuple[int, int]],
 ) -> Iterator[ScanItem]:
     try:
@@ -81,7 +93,7 @@ def _walk(
             if not entry.is_dir(follow_symlinks=False):
                 yield Skipped(relative)
             continue
-        if os.path.realpath(entry.path) in excluded:
+        if excluded.contains(entry):
             continue
         try:
             info = os.stat(entry.path)  # follows links; a loop raises ELOOP

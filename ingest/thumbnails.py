@@ -6,7 +6,6 @@ import io
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +13,7 @@ from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 DEFAULT_SIZE = 64  # px, longest side: the prototype found 64 "just about right"
+PNG_COMPRESSION = 3  # zlib level: twice as fast as the default 6, files ~8% larger
 TEMP_PREFIX = ".cattags-tmp-"  # partial writes; never a thumbnail, swept on start
 THUMBNAIL_NAME = re.compile(r"^(\d+)x(\d+)_([0-9a-f]{16})_\.png$")
 
@@ -91,7 +91,7 @@ def encode_png(thumb: Image.Image, metadata: dict[str, object]) -> bytes:
         text = value if isinstance(value, str) else json.dumps(value)
         info.add_text(key, text)
     buffer = io.BytesIO()
-    thumb.save(buffer, "PNG", pnginfo=info, optimize=False)
+    thumb.save(buffer, "PNG", pnginfo=info, compress_level=PNG_COMPRESSION)
     return buffer.getvalue()
 
 
@@ -105,14 +105,18 @@ def read_png_metadata(png: bytes) -> dict[str, str]:
 
 def write_atomically(path: Path, data: bytes) -> None:
     """Write a file so that readers see either nothing or all of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
+    temp = path.with_name(f"{TEMP_PREFIX}{os.getpid()}-{path.name}")
     try:
-        with os.fdopen(fd, "wb") as handle:
+        handle = open(temp, "wb")  # noqa: SIM115 - closed before the rename
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(temp, "wb")  # noqa: SIM115
+    try:
+        with handle:
             handle.write(data)
         os.replace(temp, path)
     except BaseException:
-        os.unlink(temp)
+        temp.unlink(missing_ok=True)
         raise
 
 

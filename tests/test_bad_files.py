@@ -146,4 +146,4 @@ def test_strict_run_without_errors_exits_zero(tmp_path):
     (tmp_path / "fine.jpg").write_bytes(good_jpeg())
     result = CliRunner().invoke(cli, ["ingest", str(tmp_path), "--strict", "-s"])
     assert result.exit_code == 0, result.output
-    assert "1 files (0 unchanged), 1 images (1 new), 0 errors" in result.output
+    assert "1 files (0 unchanged), 1 images (1 new), 1 tags, 0 errors" in result.output

@@ -1,0 +1,183 @@
+"""Ingest speed against a naive baseline and an exact-whash floor, in one run.
+
+Data: a generated corpus of photo-shaped JPEGs (long side 1024 to 2048 px,
+camera aspect ratios, drawn cats plus sensor-like noise, quality 90), cached
+in benchmarks/data/. What is timed, wall clock, each on a cold pool:
+
+  baseline  the prototype's steps in one process: full decode,
+            imagehash.whash, thumbnail, PNG with text chunks
+  decode    decode every file, on every core (for orientation)
+  floor     what any exact whash must pay: decode every file and make the
+            one grayscale power-of-two Lanczos resize, on every core
+  ingest    `cattags ingest` into a fresh database, every core
+  rerun     `cattags ingest` again with nothing changed
+
+Usage: python benchmarks/ingest.py [--count 300] [--repeat 1]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Run as a script, this file's folder comes first on sys.path and its name
+# would shadow the `ingest` package; look for packages elsewhere.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
+
+import argparse
+import os
+import platform
+import random
+import resource
+import shutil
+import statistics
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+
+import imagehash
+import numpy as np
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
+
+from ingest.demo import draw_cat
+from ingest.hashing import whash_working_image
+from ingest.parallel import default_workers
+from ingest.pipeline import ingest
+
+DATA = Path(__file__).parent / "data"
+
+
+def make_corpus(count: int, seed: int = 1) -> Path:
+    """Photo-shaped JPEGs, generated once and cached."""
+    root = DATA / f"photos-{count}-{seed}"
+    if (root / ".complete").exists():
+        return root
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    rng = random.Random(seed)
+    noise = np.random.default_rng(seed)
+    for number in range(count):
+        long_side = rng.randint(1024, 2048)
+        short_side = round(long_side / rng.choice((4 / 3, 3 / 2, 16 / 9)))
+        size = (long_side, short_side) if rng.random() < 0.75 else (short_side, long_side)
+        img = draw_cat(rng, *size, rng.choice(("tabby", "black", "ginger", "grey", "calico")))
+        pixels = np.asarray(img, dtype=np.int16) + noise.integers(-12, 13, (size[1], size[0], 3))
+        photo = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8))
+        folder = root / f"roll-{number % 7}"
+        folder.mkdir(exist_ok=True)
+        photo.save(folder / f"IMG_{number:04d}.jpg", quality=90)
+    (root / ".complete").touch()
+    return root
+
+
+def pictures(root: Path) -> list[Path]:
+    return sorted(root.rglob("*.jpg"))
+
+
+def baseline_one(path: Path, out: Path) -> None:
+    """The prototype's per-file steps, written plainly."""
+    img = Image.open(path)
+    value = imagehash.whash(img, hash_size=8)
+    thumb = img.copy()
+    thumb.thumbnail((64, 64))
+    meta = {
+        "filename": path.name,
+        "width": img.width,
+        "height": img.height,
+        "format": img.format,
+        "format_description": img.format_description,
+        "bands": img.getbands(),
+        "extremes": img.getextrema(),
+        "xmp": img.getxmp(),
+    }
+    info = PngInfo()
+    for key, item in meta.items():
+        info.add_text(key, f"{item}")
+    thumb.save(out / f"{img.width}x{img.height}_{value}_.png", "PNG", pnginfo=info)
+
+
+def decode_one(path: Path) -> int:
+    with Image.open(path) as img:
+        img.load()
+        return img.width
+
+
+def floor_one(path: Path) -> int:
+    with Image.open(path) as img:
+        return whash_working_image(img).width
+
+
+CPU: dict[str, list[float]] = {}  # step -> CPU seconds, this process and its workers
+
+
+def cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def timed(step: str, fn, *args, **kwargs) -> float:
+    cpu = cpu_seconds()
+    start = time.perf_counter()
+    fn(*args, **kwargs)
+    CPU.setdefault(step, []).append(cpu_seconds() - cpu)
+    return time.perf_counter() - start
+
+
+def run_baseline(files: list[Path], out: Path) -> None:
+    for path in files:
+        baseline_one(path, out)
+
+
+def on_every_core(fn, files: list[Path], workers: int) -> None:
+    with ProcessPoolExecutor(workers) as pool:
+        for _ in pool.map(fn, files, chunksize=4):
+            pass
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=300)
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each; medians shown")
+    args = parser.parse_args()
+    root = make_corpus(args.count)
+    files = pictures(root)
+    workers = default_workers()
+    megapixels = sum(Image.open(p).width * Image.open(p).height for p in files) / 1e6
+    print(f"corpus: {len(files)} JPEGs, {megapixels:,.0f} MP, {root}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {workers} cores, "
+        f"Python {platform.python_version()}, Pillow {Image.__version__}"
+    )
+
+    results: dict[str, list[float]] = {
+        k: [] for k in ("baseline", "decode", "floor", "ingest", "rerun")
+    }
+    for _ in range(args.repeat):
+        with tempfile.TemporaryDirectory() as scratch:
+            out = Path(scratch)
+            results["baseline"].append(timed("baseline", run_baseline, files, out))
+        results["decode"].append(timed("decode", on_every_core, decode_one, files, workers))
+        results["floor"].append(timed("floor", on_every_core, floor_one, files, workers))
+        with tempfile.TemporaryDirectory() as scratch:
+            db, thumbs = Path(scratch) / "cats.db", Path(scratch) / "thumbs"
+            results["ingest"].append(timed("ingest", ingest, root, db, thumbs, workers=workers))
+            results["rerun"].append(timed("rerun", ingest, root, db, thumbs, workers=workers))
+
+    t = {name: statistics.median(values) for name, values in results.items()}
+    print()
+    print(f"{'step':<10}{'seconds':>10}{'images/s':>10}{'CPU s':>10}")
+    for name, seconds in t.items():
+        cpu = statistics.median(CPU[name])
+        print(f"{name:<10}{seconds:>10.2f}{len(files) / seconds:>10.1f}{cpu:>10.2f}")
+    print()
+    print(f"ingest vs baseline: {t['baseline'] / t['ingest']:.2f}x faster")
+    print(f"ingest vs floor:    {t['ingest'] / t['floor']:.2f}x the floor (target <= 1.3)")
+    print(f"rerun vs ingest:    {t['ingest'] / t['rerun']:.1f}x faster (target >= 20)")
+    print(f"best possible vs baseline: {t['baseline'] / t['floor']:.2f}x (baseline / floor)")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    main()
