@@ -30,6 +30,8 @@ setup(
         "click>=8",
         "httpx",
         "numpy>=2",
+        "numba>=0.60",
+        "scipy",
         "defusedxml",
     ],
     extras_require={

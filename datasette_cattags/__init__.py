@@ -1,11 +1,125 @@
-"""Datasette plugin for cattags databases."""
+"""Datasette plugin for cattags databases: a thumbnail gallery with tag facets,
+nearest cats, and moving pictures to folders for permitted users."""
+
+from __future__ import annotations
 
 from datasette import hookimpl
+from datasette.utils import to_css_class
+from jinja2 import ChoiceLoader, DictLoader
 
 from ingest.store import register_functions
+
+from .caching import wrap_thumbnail_caching
+from .cells import render_thumbnail_cell
+from .detect import PLUGIN, find_library, known_library_names
+from .facets import TagsFacet
+from .page import page_context
+from .permissions import MOVE, allowed_by_config
+from .queries import similar_queries
+from .views import move_view, thumb_view, undo_view
+
+GALLERY = '{% include "cattags/gallery.html" %}'
+ROW = (
+    '{% extends "default:row.html" %}{% block content %}{{ super() }}'
+    '{% include "cattags/nearest.html" %}{% endblock %}'
+)
 
 
 @hookimpl
 def prepare_connection(conn):
-    """Offer hamming(a, b) in every database."""
+    """hamming(a, b) in every database."""
     register_functions(conn)
+
+
+@hookimpl
+def register_routes():
+    return [
+        (r"^/(?P<database>[^/]+)/-/cattags/thumb/(?P<image_id>[^/]+)\.png$", thumb_view),
+        (r"^/(?P<database>[^/]+)/-/cattags/move$", move_view),
+        (r"^/(?P<database>[^/]+)/-/cattags/undo$", undo_view),
+    ]
+
+
+@hookimpl
+def prepare_jinja2_environment(env, datasette):
+    """Gallery and row templates for the images table of every database.
+
+    Appended after the existing loader, so a user's own template still wins;
+    a DictLoader can list its templates, which `datasette serve` needs.
+    """
+    templates = {}
+    for name in datasette.databases:
+        db, table = to_css_class(name), to_css_class("images")
+        templates[f"_table-{db}-{table}.html"] = GALLERY
+        templates[f"row-{db}-{table}.html"] = ROW
+    env.loader = ChoiceLoader([env.loader, DictLoader(templates)])
+
+
+@hookimpl(tryfirst=True)
+def render_cell(row, value, column, table, database, datasette):
+    return render_thumbnail_cell(datasette, row, value, column, table, database)
+
+
+@hookimpl
+def extra_template_vars(template, database, table, view_name, request, datasette):
+    return page_context(datasette, request, database, table, view_name)
+
+
+@hookimpl
+def extra_css_urls(template, database, table, datasette):
+    if (
+        table in ("images", "pairs", "neighbours", "files", "image_tags")
+        or template == "query.html"
+    ):
+        return [datasette.urls.static_plugins("datasette_cattags", "cattags.css")]
+    return []
+
+
+@hookimpl
+def register_facet_classes():
+    return [TagsFacet]
+
+
+@hookimpl
+def get_metadata(datasette, key, database, table):
+    """Zero configuration: default facets for the images table of cattags databases."""
+    facets = [{"tags": "image_tags"}, "size", "folder", "nearest_distance", "cluster"]
+    return {
+        "databases": {
+            name: {"tables": {"images": {"facets": facets, "sort": "id"}}}
+            for name in known_library_names(datasette)
+        }
+    }
+
+
+@hookimpl
+def canned_queries(datasette, database):
+    return similar_queries(datasette, database)
+
+
+@hookimpl
+def permission_allowed(datasette, actor, action, resource):
+    """cattags-move: root, or whoever the allow_move block names; else no opinion."""
+    if action != MOVE:
+        return None
+    if actor and actor.get("id") == "root":
+        return True
+    database = resource[0] if isinstance(resource, (tuple, list)) else resource
+    return allowed_by_config(datasette, actor, database)
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    return wrap_thumbnail_caching
+
+
+@hookimpl
+def startup(datasette):
+    async def inner():
+        for name in list(datasette.databases):
+            await find_library(datasette, name)  # fills the cache get_metadata reads
+
+    return inner
+
+
+__all__ = ["PLUGIN"]

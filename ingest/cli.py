@@ -72,7 +72,14 @@ def fail(error: CattagsError) -> None:
     "--strict", is_flag=True, help="Exit with status 1 if any file was recorded in errors"
 )
 @click.option("-s", "--silent", is_flag=True, help="No progress bar")
-def ingest(source, database, thumbs, size, workers, commit_every, strict, silent):
+@click.option(
+    "--neighbours",
+    type=click.IntRange(1, 100),
+    default=None,
+    help="Nearest pictures kept for each picture [default: 5]",
+)
+@click.option("--rule", default=None, help="Near-duplicate rule [default: phash+dhash<=18]")
+def ingest(source, database, thumbs, size, workers, neighbours, rule, commit_every, strict, silent):
     """Hash, thumbnail and tag every picture under SOURCE.
 
     Unchanged files (same size and modification time) are not opened again;
@@ -94,6 +101,8 @@ def ingest(source, database, thumbs, size, workers, commit_every, strict, silent
     except CattagsError as error:
         fail(error)
     click.echo(summary.line())
+    if summary.nearby:
+        click.echo(summary.nearby.line())
     if strict and summary.errors:
         sys.exit(1)
 
@@ -130,6 +139,118 @@ def sync(database, restore):
         fail(error)
     for line in report.lines():
         click.echo(line)
+
+
+def database_option(function):
+    """The --db option every command after ingest shares."""
+    return click.option(
+        "--db",
+        "database",
+        type=click.Path(dir_okay=False, path_type=Path),
+        required=True,
+        help="Database file made by cattags ingest",
+    )(function)
+
+
+def open_existing(database: Path):
+    """The database, or a clean error when there is none or ingest never ran."""
+    from .store import open_database, require_settings
+
+    if not database.exists():
+        raise click.ClickException(f"no database at {database}")
+    db = open_database(database)
+    try:
+        require_settings(db)
+    except CattagsError as error:
+        fail(error)
+    return db
+
+
+@cli.command()
+@database_option
+@click.option(
+    "--neighbours",
+    type=click.IntRange(1, 100),
+    default=None,
+    help="Nearest pictures kept for each picture [default: as stored, else 5]",
+)
+@click.option(
+    "--rule", default=None, help="Near-duplicate rule, e.g. phash+dhash<=18 [default: as stored]"
+)
+@click.option(
+    "--workers", type=click.IntRange(1, 256), default=None, help="Threads [default: every core]"
+)
+def pairs(database, neighbours, rule, workers):
+    """Recompute every picture's nearest neighbours and the near-duplicates.
+
+    Neighbours are by whash (the "minimum Hamming distance" of the
+    prototype); near-duplicates follow a rule on the sum of hash distances.
+
+    Example:
+
+        cattags pairs --db cats/cats.db --neighbours 8 --rule "phash+dhash<=16"
+    """
+    from .nearby import save_nearby
+
+    db = open_existing(database)
+    try:
+        summary = save_nearby(db, neighbours, rule, full=True, workers=workers)
+    except CattagsError as error:
+        fail(error)
+    click.echo(summary.line())
+
+
+@cli.command()
+@database_option
+@click.option(
+    "--by",
+    type=click.Choice(["size", "ham", "cluster", "home"]),
+    required=True,
+    help="size: by_size/WxH, ham: by_ham/NN (nearest distance), "
+    "cluster: by_cluster/N (near-duplicate groups), home: the thumbnails root",
+)
+@click.option("--dry-run", is_flag=True, help="Show what would move, move nothing")
+def sort(database, by, dry_run):
+    """Move thumbnails into folders by size, nearest distance or group.
+
+    Every move is logged in the moves table and adds the folder's tags
+    (numeric names like 05 are not tags); tags are never removed.
+
+    Example:
+
+        cattags sort --db cats/cats.db --by cluster --dry-run
+    """
+    from .sort import sort_thumbnails
+
+    moves = sort_thumbnails(open_existing(database), by, dry_run=dry_run)
+    for move in moves if dry_run else []:
+        click.echo(f"{move.image_id}: {move.from_folder or '.'} -> {move.to_folder or '.'}")
+    verb = "would move" if dry_run else "moved"
+    click.echo(f"{verb} {len(moves):,} thumbnails")
+
+
+@cli.command()
+@database_option
+@click.option(
+    "--plot",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also draw the nearest-distance histogram into this PNG file",
+)
+def stats(database, plot):
+    """Counts, the top tags and the nearest-distance histogram.
+
+    Example:
+
+        cattags stats --db cats/cats.db --plot nearest.png
+    """
+    from .stats import collect_stats, plot_nearest, stats_lines
+
+    numbers = collect_stats(open_existing(database))
+    for line in stats_lines(numbers):
+        click.echo(line)
+    if plot:
+        plot_nearest(numbers, plot)
+        click.echo(f"plot written to {plot}")
 
 
 @cli.command("demo-data")

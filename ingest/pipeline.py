@@ -13,6 +13,7 @@ from sqlite_utils import Database
 
 from .analyse import Analysis, Failure, analyse_file
 from .errors import CattagsError
+from .nearby import NearbySummary, save_nearby
 from .parallel import default_workers, iter_map
 from .scanning import ScanItem, ScanProblem, Skipped, SourceFile, iter_source_files
 from .store import clear_errors, open_database, read_settings, save_error, save_settings, utc_now
@@ -42,6 +43,7 @@ class IngestSummary:
     skipped: int = 0  # files that are plainly not pictures
     missing: int = 0  # files recorded earlier and gone now
     errors: int = 0  # files recorded in the errors table this run
+    nearby: NearbySummary | None = None  # neighbours and near-duplicates
 
     def line(self) -> str:
         """One line for people: counts with thousands separators."""
@@ -101,8 +103,11 @@ def ingest(
     workers: int | None = None,
     on_progress: Callable[[int], None] | None = None,
     commit_every: int = COMMIT_EVERY,
+    neighbours: int | None = None,
+    rule: str | None = None,
 ) -> IngestSummary:
-    """Hash, thumbnail and tag every picture under `source`; return the summary."""
+    """Hash, thumbnail and tag every picture under `source`, then store who is
+    near whom (new pictures against all); return the summary."""
     where = resolve_locations(source, database, thumbs)
     db = open_database(where.database)
     stored = read_settings(db)
@@ -124,9 +129,12 @@ def ingest(
     run = Run(db, where, on_progress or (lambda n: None), commit_every)
     scan = iter_source_files(where.source, where.excluded())
     analyse = functools.partial(_analyse, size=size)
-    for file, result in iter_map(analyse, run.to_analyse(scan), workers or default_workers()):
+    workers = workers or default_workers()
+    for file, result in iter_map(analyse, run.to_analyse(scan), workers):
         run.save(file, result)
-    return run.finish()
+    summary = run.finish()
+    summary.nearby = save_nearby(db, neighbours, rule, workers=workers)
+    return summary
 
 
 def _analyse(file: SourceFile, size: int) -> Analysis | Failure:
@@ -251,7 +259,7 @@ class Run:
         if folder is None:
             folder = ""
             write_atomically(self.where.thumbs / thumbnail_name(image_id), result.png)
-        row = {**image, "folder": folder}
+        row = {**image, "folder": folder, "thumbnail": result.png_sha256}
         columns = ", ".join(row)
         marks = ", ".join(f":{name}" for name in row)
         self.db.execute(f"INSERT INTO images ({columns}) VALUES ({marks})", row)

@@ -117,6 +117,42 @@ def m001_initial(db: Database) -> None:
         db.execute(statement)
 
 
+@migrations()
+def m002_neighbours(db: Database) -> None:
+    """Each picture's own ranked nearest neighbours (pairs holds their union)."""
+    db.execute(
+        """
+CREATE TABLE neighbours (
+    image_id TEXT NOT NULL REFERENCES images(id),    -- the picture
+    rank INTEGER NOT NULL,           -- 0 is the nearest; ties broken by id
+    neighbour_id TEXT NOT NULL REFERENCES images(id), -- a near picture
+    distance INTEGER NOT NULL,       -- whash Hamming distance
+    PRIMARY KEY (image_id, rank)
+)"""
+    )
+    db.execute("CREATE INDEX neighbours_neighbour_id ON neighbours(neighbour_id)")
+
+
+@migrations()
+def m003_thumbnail_version(db: Database) -> None:
+    """images.thumbnail: the PNG's sha256, so pages can build versioned thumbnail URLs."""
+    db.execute(
+        "ALTER TABLE images ADD COLUMN thumbnail TEXT"
+        " /* sha256 of the thumbnail PNG: its version in cache-friendly URLs */"
+    )
+    db.execute(
+        "UPDATE images SET thumbnail = (SELECT sha256 FROM thumbnails WHERE image_id = images.id)"
+    )
+
+
+@migrations()
+def m004_move_batches(db: Database) -> None:
+    """moves.batch: the moves made by one action, undone together."""
+    db.execute("ALTER TABLE moves ADD COLUMN batch INTEGER /* moves made by one action share it */")
+    db.execute("UPDATE moves SET batch = id")
+    db.execute("CREATE INDEX moves_batch ON moves(batch)")
+
+
 def ensure_schema(db: Database) -> None:
     """Apply pending migrations; safe to call on every open."""
     migrations.apply(db)

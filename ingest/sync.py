@@ -52,6 +52,7 @@ def sync_thumbnails(db: Database, restore: bool = False) -> SyncReport:
     db.execute("DELETE FROM temp.found")
     touched: list[str] = []
     with db.atomic():
+        batch = next_batch(db)
         for folder, name in iter_thumbnail_files(root):
             identity = id_from_thumbnail_name(name)
             relative = f"{folder}/{name}" if folder else name
@@ -67,7 +68,7 @@ def sync_thumbnails(db: Database, restore: bool = False) -> SyncReport:
                 else:
                     report.unknown.append(relative)
             elif row[0] != folder:
-                save_move(db, identity, row[0], folder, SYNC_ACTOR)
+                save_move(db, identity, row[0], folder, SYNC_ACTOR, batch)
                 report.moved.append((identity, row[0], folder))
                 touched.append(identity)
         refresh_tags_column(db, touched)
@@ -83,14 +84,22 @@ def sync_thumbnails(db: Database, restore: bool = False) -> SyncReport:
     return report
 
 
-def save_move(db: Database, image_id: str, from_folder: str, to_folder: str, actor: str) -> None:
+def save_move(
+    db: Database, image_id: str, from_folder: str, to_folder: str, actor: str, batch: int
+) -> None:
     """Record a thumbnail's new folder, add its folder tags, log the move."""
     db.execute("UPDATE images SET folder = ? WHERE id = ?", [to_folder, image_id])
     save_tags(db, image_id, tags_from_path(to_folder), "folder")
     db.execute(
-        "INSERT INTO moves (image_id, from_folder, to_folder, actor, at) VALUES (?, ?, ?, ?, ?)",
-        [image_id, from_folder, to_folder, actor, utc_now()],
+        "INSERT INTO moves (image_id, from_folder, to_folder, actor, at, batch)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [image_id, from_folder, to_folder, actor, utc_now(), batch],
     )
+
+
+def next_batch(db: Database) -> int:
+    """A new batch number for the moves of one action."""
+    return db.execute("SELECT coalesce(max(batch), 0) + 1 FROM moves").fetchone()[0]
 
 
 def recreate_row(db: Database, path: Path, identity: str, folder: str) -> bool:
@@ -122,6 +131,7 @@ def recreate_row(db: Database, path: Path, identity: str, folder: str) -> bool:
             "bands": meta.get("bands"),
             "extrema": meta.get("extremes"),
             "xmp": meta.get("xmp") if meta.get("xmp") not in (None, "null") else None,
+            "thumbnail": hashlib.sha256(png).hexdigest(),
             "thumb_width": thumb_width,
             "thumb_height": thumb_height,
             "folder": folder,

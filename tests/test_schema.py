@@ -30,12 +30,14 @@ EXPECTED_COLUMNS = {
         "nearest_id",
         "nearest_distance",
         "cluster",
+        "thumbnail",
     ],
+    "neighbours": ["image_id", "rank", "neighbour_id", "distance"],
     "thumbnails": ["image_id", "png", "sha256"],
     "files": ["path", "image_id", "bytes", "mtime", "sha256", "missing_since"],
     "image_tags": ["image_id", "tag", "origin"],
     "pairs": ["image_a", "image_b", "algorithm", "distance", "near_duplicate", "rule"],
-    "moves": ["id", "image_id", "from_folder", "to_folder", "actor", "at"],
+    "moves": ["id", "image_id", "from_folder", "to_folder", "actor", "at", "batch"],
     "errors": ["id", "path", "stage", "error", "at"],
     "settings": ["key", "value"],
 }
@@ -50,6 +52,8 @@ EXPECTED_INDEXES = {
     "pairs_image_b": ("pairs", ["image_b", "image_a"]),
     "moves_image_id": ("moves", ["image_id"]),
     "errors_path": ("errors", ["path"]),
+    "neighbours_neighbour_id": ("neighbours", ["neighbour_id"]),
+    "moves_batch": ("moves", ["batch"]),
 }
 PRIMARY_KEYS = {
     "images": ["id"],
@@ -60,6 +64,7 @@ PRIMARY_KEYS = {
     "moves": ["id"],
     "errors": ["id"],
     "settings": ["key"],
+    "neighbours": ["image_id", "rank"],
 }
 
 
@@ -91,8 +96,12 @@ def test_every_column_has_a_comment_in_its_create_statement(tmp_path):
     for table, columns in EXPECTED_COLUMNS.items():
         sql = db[table].schema
         for column in columns:
-            line = next(line for line in sql.splitlines() if line.strip().startswith(column + " "))
-            assert "--" in line or "--" in sql.split(line)[1].splitlines()[1], (table, column)
+            line = next(
+                l for l in sql.splitlines() if l.strip().lstrip(", ").startswith(column + " ")
+            )
+            following = sql.split(line, 1)[1].splitlines()[1:2]
+            commented = "--" in line or "/*" in line or any("--" in f for f in following)
+            assert commented, (table, column)
 
 
 def test_migrating_twice_changes_nothing(tmp_path):

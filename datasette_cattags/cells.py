@@ -1,0 +1,57 @@
+"""Thumbnails in table cells: images.thumbnail, thumbnails.png and every column
+that holds an image id (pairs, files, tags, neighbours, moves, SQL results)."""
+
+from __future__ import annotations
+
+from markupsafe import Markup, escape
+
+from .detect import IMAGE_ID, IMAGE_ID_COLUMNS
+from .views import thumbnail_path
+
+
+def img_tag(datasette, database: str, image_id: str, version, width, height) -> Markup:
+    src = thumbnail_path(datasette, database, image_id, version)
+    size = f' width="{int(width)}" height="{int(height)}"' if width and height else ""
+    return Markup(
+        f'<img class="cattags-thumb" loading="lazy" src="{escape(src)}"{size} alt="{escape(image_id)}">'
+    )
+
+
+def linked_thumb(datasette, database: str, image_id: str, version, width, height) -> Markup:
+    href = datasette.urls.row(database, "images", image_id)
+    thumb = img_tag(datasette, database, image_id, version, width, height)
+    return Markup(
+        f'<a class="cattags-link" href="{escape(href)}">{thumb}<br>{escape(image_id)}</a>'
+    )
+
+
+async def render_thumbnail_cell(datasette, row, value, column, table, database):
+    """Markup for a thumbnail cell, or None to leave the cell to others."""
+    if table == "images" and column == "thumbnail" and isinstance(value, str):
+        return img_tag(
+            datasette, database, row["id"], value, row["thumb_width"], row["thumb_height"]
+        )
+    if table == "thumbnails" and column == "png" and isinstance(value, bytes):
+        image_id = row["image_id"]
+        image_id = image_id["value"] if isinstance(image_id, dict) else image_id
+        return await _lookup(datasette, database, image_id, linked=False)
+    if isinstance(value, dict):  # an expanded foreign key
+        value = value.get("value")
+    if not isinstance(value, str) or not IMAGE_ID.match(value):
+        return None
+    if table is None or column in IMAGE_ID_COLUMNS.get(table, ()):
+        return await _lookup(datasette, database, value, linked=True)
+    return None
+
+
+async def _lookup(datasette, database, image_id, linked: bool):
+    rows = await datasette.get_database(database).execute(
+        "select thumbnail, thumb_width, thumb_height from images where id = ?", [image_id]
+    )
+    row = rows.first()
+    if row is None:
+        return None
+    make = linked_thumb if linked else img_tag
+    return make(
+        datasette, database, image_id, row["thumbnail"], row["thumb_width"], row["thumb_height"]
+    )

@@ -1,0 +1,75 @@
+"""A facet over the many-to-many image_tags table: fast at 100,000 pictures,
+because it never reads the images rows themselves."""
+
+from __future__ import annotations
+
+import json
+
+from datasette.database import QueryInterrupted
+from datasette.facets import Facet
+from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args
+
+TAGS_TABLE = "image_tags"
+
+
+def through_value(tag: str) -> str:
+    """The core ?_through= filter selecting pictures with this tag."""
+    return json.dumps({"table": TAGS_TABLE, "column": "tag", "value": tag}, separators=(",", ":"))
+
+
+class TagsFacet(Facet):
+    """`?_facet_tags=1`, or `{"tags": "image_tags"}` in a table's facets."""
+
+    type = "tags"
+
+    async def suggest(self):
+        return []
+
+    async def facet_results(self):
+        if not self.get_configs() or not self.table:
+            return [], []
+        size = self.get_facet_size()
+        sql = f"""
+            select tag as value, count(*) as count from {escape_sqlite(TAGS_TABLE)}
+            where image_id in (select id from ({self.sql}))
+            group by tag order by count desc, tag limit {size + 1}
+        """
+        try:
+            rows = await self.ds.execute(
+                self.database,
+                sql,
+                self.params,
+                truncate=False,
+                custom_time_limit=self.ds.setting("facet_time_limit_ms"),
+            )
+        except QueryInterrupted:  # too slow: dropped and reported, as core facets do
+            return [], ["tags"]
+        selected = set(self.request.args.getlist("_through"))
+        values = []
+        for row in rows.rows[:size]:
+            through = through_value(row["value"])
+            is_selected = through in selected
+            if is_selected:
+                path = path_with_removed_args(self.request, {"_through": through})
+            else:
+                path = path_with_added_args(self.request, {"_through": through})
+            values.append(
+                {
+                    "value": row["value"],
+                    "label": row["value"],
+                    "count": row["count"],
+                    "toggle_url": self.ds.absolute_url(self.request, self.ds.urls.path(path)),
+                    "selected": is_selected,
+                }
+            )
+        result = {
+            "name": "tags",
+            "type": self.type,
+            "hideable": True,
+            "toggle_url": self.ds.urls.path(
+                path_with_removed_args(self.request, {"_facet_tags": "1"})
+            ),
+            "results": values,
+            "truncated": len(rows.rows) > size,
+        }
+        return [result], []

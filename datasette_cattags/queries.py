@@ -1,0 +1,28 @@
+"""The "similar images" query, registered by the plugin so it works without
+metadata, on read-only and published copies too."""
+
+from __future__ import annotations
+
+from .detect import known_library_names
+
+SIMILAR_SQL = """select other.id, hamming(other.whash_int, this.whash_int) as whash_distance,
+  hamming(other.phash_int, this.phash_int) + hamming(other.dhash_int, this.dhash_int)
+    as phash_dhash_distance,
+  other.size, other.folder, other.tags
+from images this, images other
+where this.id = :id and other.id != this.id
+order by whash_distance, other.id
+limit 24"""
+
+
+def similar_queries(datasette, database: str) -> dict:
+    """{query name: definition} for cattags databases, else nothing."""
+    if database not in known_library_names(datasette):
+        return {}
+    return {
+        "similar": {
+            "sql": SIMILAR_SQL,
+            "title": "Similar images",
+            "description": "The pictures nearest to :id by whash, with their phash+dhash distance.",
+        }
+    }

@@ -1,0 +1,283 @@
+"""Exact Hamming search over 64-bit hashes: pairs within a radius, k nearest.
+
+Both answers equal brute force exactly. Large inputs use multi-index hashing
+(4 substrings of 16 bits, buckets in CSR arrays, compiled kernels); small
+ones, and radii where MIH has no edge, use a compiled scan. Work is split
+into blocks of queries run on every core by threads (the kernels release
+the GIL).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from functools import cache, partial
+
+import numpy as np
+
+from . import kernels
+from .parallel import default_workers
+
+BRUTE_PAIRS_BELOW = 20_000  # codes: below this a scan beats building the index
+MIH_MAX_RADIUS = 14  # beyond this MIH probes nearly every bucket; scan instead
+BRUTE_NEAREST_BELOW = 50_000  # codes: measured here, MIH k-NN wins from about this size
+BLOCKS_PER_WORKER = 16  # query blocks per thread: even load, small outputs
+
+
+def as_codes(hashes: Sequence[int] | np.ndarray) -> np.ndarray:
+    """A uint64 array from uint64/int64 arrays or Python ints (signed or not)."""
+    if isinstance(hashes, np.ndarray):
+        if hashes.dtype == np.uint64:
+            return np.ascontiguousarray(hashes)
+        if hashes.dtype == np.int64:
+            return np.ascontiguousarray(hashes).view(np.uint64)
+    return np.array([int(h) & kernels_mask() for h in hashes], dtype=np.uint64)
+
+
+def kernels_mask() -> int:
+    return (1 << 64) - 1
+
+
+@cache
+def masks_by_weight() -> tuple[np.ndarray, np.ndarray]:
+    """Every 16-bit mask ordered by popcount, and where each popcount ends."""
+    values = np.arange(kernels.BUCKETS, dtype=np.int64)
+    weights = np.bitwise_count(values.astype(np.uint16))
+    order = np.argsort(weights, kind="stable")
+    ends = np.searchsorted(weights[order], np.arange(kernels.CHUNK_BITS + 2), side="left")
+    return values[order], ends.astype(np.int64)
+
+
+def chunk_thresholds(radius: int) -> np.ndarray:
+    """Per-chunk substring radii t with sum(t + 1) >= radius + 1, spread evenly.
+
+    -1 means the chunk is not probed at all (radius 0 only needs one chunk).
+    """
+    total = radius + 1
+    base, extra = divmod(total, kernels.CHUNKS)
+    return np.array([base + (c < extra) - 1 for c in range(kernels.CHUNKS)], dtype=np.int64)
+
+
+@dataclass
+class Index:
+    """Multi-index hashing tables: for each chunk, codes sorted by that chunk's key."""
+
+    keys: np.ndarray  # (CHUNKS, N) the 16-bit substrings
+    ids: np.ndarray  # (CHUNKS, N) code indices in key order
+    sorted_codes: np.ndarray  # (CHUNKS, N) codes in key order (contiguous reads)
+    starts: np.ndarray  # (CHUNKS, BUCKETS + 1) where each key's bucket starts
+
+
+def build_index(codes: np.ndarray) -> Index:
+    """CSR buckets per 16-bit chunk."""
+    n = codes.shape[0]
+    keys = np.empty((kernels.CHUNKS, n), dtype=np.int64)
+    ids = np.empty((kernels.CHUNKS, n), dtype=np.int64)
+    sorted_codes = np.empty((kernels.CHUNKS, n), dtype=np.uint64)
+    starts = np.zeros((kernels.CHUNKS, kernels.BUCKETS + 1), dtype=np.int64)
+    for c in range(kernels.CHUNKS):
+        key = ((codes >> np.uint64(kernels.CHUNK_BITS * c)) & np.uint64(0xFFFF)).astype(np.int64)
+        keys[c] = key
+        order = np.argsort(key, kind="stable")
+        ids[c] = order
+        sorted_codes[c] = codes[order]
+        np.cumsum(np.bincount(key, minlength=kernels.BUCKETS), out=starts[c, 1:])
+    return Index(keys, ids, sorted_codes, starts)
+
+
+def _blocks(n: int, workers: int) -> list[tuple[int, int]]:
+    count = max(1, min(n, workers * BLOCKS_PER_WORKER))
+    edges = np.linspace(0, n, count + 1).astype(np.int64)
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
+
+
+def _run(tasks, workers: int) -> list:
+    if workers <= 1 or len(tasks) <= 1:
+        return [task() for task in tasks]
+    with ThreadPoolExecutor(workers) as pool:
+        return list(pool.map(lambda task: task(), tasks))
+
+
+def find_pairs(
+    hashes: Sequence[int] | np.ndarray,
+    max_distance: int,
+    workers: int | None = None,
+    method: str = "auto",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every unordered pair (i < j) within max_distance, exactly once.
+
+    method: "auto", "mih" (multi-index hashing) or "scan" (compiled brute force).
+
+    Returns three int64 arrays (i, j, distance), sorted by (i, j).
+    """
+    codes = as_codes(hashes)
+    n = codes.shape[0]
+    workers = workers or default_workers()
+    if max_distance < 0 or n < 2:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty.copy(), empty.copy()
+    radius = min(int(max_distance), 64)
+    if method == "auto":
+        method = "scan" if n < BRUTE_PAIRS_BELOW or radius > MIH_MAX_RADIUS else "mih"
+    if method == "scan":
+        # Triangular scan: split so that blocks hold similar numbers of pairs.
+        edges = n - np.sqrt(np.linspace(1, 0, workers * BLOCKS_PER_WORKER + 1)) * n
+        bounds = np.unique(edges.astype(np.int64).clip(0, n))
+        tasks = [
+            partial(kernels.pairs_brute_block, codes, radius, int(a), int(b))
+            for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+        ]
+    else:
+        index = build_index(codes)
+        masks, ends = masks_by_weight()
+        thresholds = chunk_thresholds(radius)
+        key_blocks = _blocks(kernels.BUCKETS, workers)
+        tasks = [
+            partial(
+                kernels.pairs_mih_block,
+                codes,
+                index.keys,
+                index.ids,
+                index.sorted_codes,
+                index.starts,
+                c,
+                thresholds,
+                masks,
+                ends,
+                radius,
+                a,
+                b,
+            )
+            for c in range(kernels.CHUNKS)
+            if thresholds[c] >= 0
+            for a, b in key_blocks
+        ]
+    parts = _run(tasks, workers)
+    i = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, np.int64)
+    j = np.concatenate([p[1] for p in parts]) if parts else np.empty(0, np.int64)
+    d = np.concatenate([p[2] for p in parts]).astype(np.int64) if parts else np.empty(0, np.int64)
+    order = np.lexsort((j, i))
+    return i[order], j[order], d[order]
+
+
+def find_nearest(
+    hashes: Sequence[int] | np.ndarray,
+    k: int,
+    workers: int | None = None,
+    method: str = "auto",
+) -> tuple[np.ndarray, np.ndarray]:
+    """The k nearest other hashes of every hash: (indices, distances), shape (N, k).
+
+    Rows are sorted by distance, ties by index; an equal hash at another index
+    counts (distance 0). Where there are fewer than k others, the row is
+    padded with index -1 and distance -1. method: "auto", "mih" or "scan".
+    """
+    codes = as_codes(hashes)
+    n = codes.shape[0]
+    workers = workers or default_workers()
+    out_i = np.full((n, max(k, 0)), -1, dtype=np.int64)
+    out_d = np.full((n, max(k, 0)), kernels.NO_DISTANCE, dtype=np.int64)
+    if k <= 0 or n < 2:
+        return out_i, np.where(out_i < 0, -1, out_d)
+    width = min(k, n - 1)
+    best_i = np.empty((n, width), dtype=np.int64)
+    best_d = np.empty((n, width), dtype=np.int64)
+    if method == "auto":
+        method = "scan" if n < BRUTE_NEAREST_BELOW else "mih"
+    if method == "scan":
+        none = np.empty(0, dtype=np.int64)
+        tasks = [
+            partial(
+                kernels.nearest_brute_block,
+                codes,
+                np.arange(a, b),
+                width,
+                best_i[a:b],
+                best_d[a:b],
+                none,
+                none,
+                True,
+            )
+            for a, b in _blocks(n, workers)
+        ]
+    else:
+        _nearest_mih(codes, width, workers, best_i, best_d)
+        tasks = []
+    _run(tasks, workers)
+    out_i[:, :width] = best_i
+    out_d[:, :width] = best_d
+    return out_i, np.where(out_i < 0, -1, out_d)
+
+
+def _nearest_mih(codes, k, workers, best_i, best_d) -> None:
+    """Ring search, level by level: after substring radius s in every chunk, all
+    codes within CHUNKS * (s + 1) - 1 bits are found, and queries whose k-th
+    distance is within that are done."""
+    index = build_index(codes)
+    masks, ends = masks_by_weight()
+    best_d[:] = kernels.NO_DISTANCE
+    best_i[:] = -1
+    active = np.ones(codes.shape[0], dtype=np.bool_)
+    blocks = _blocks(codes.shape[0], workers)
+    for s in range(kernels.CHUNK_BITS + 1):
+        for c in range(kernels.CHUNKS):
+            tasks = [
+                partial(
+                    kernels.nearest_mih_phase,
+                    codes,
+                    index.keys,
+                    index.ids,
+                    index.sorted_codes,
+                    index.starts,
+                    c,
+                    masks,
+                    ends[s],
+                    ends[s + 1],
+                    active,
+                    best_d,
+                    best_i,
+                    a,
+                    b,
+                )
+                for a, b in blocks
+            ]
+            _run(tasks, workers)
+        active &= best_d[:, k - 1] > kernels.CHUNKS * (s + 1) - 1
+        if not active.any():
+            break
+
+
+def numpy_pairs(codes: np.ndarray, max_distance: int, block: int = 512):
+    """Blockwise numpy brute force: the baseline the compiled search is measured against."""
+    codes = as_codes(codes)
+    found_i, found_j, found_d = [], [], []
+    for start in range(0, codes.shape[0], block):
+        rows = codes[start : start + block, None]
+        dist = np.bitwise_count(rows ^ codes[None, :])
+        i, j = np.nonzero(dist <= max_distance)
+        i = i + start
+        keep = j > i
+        found_i.append(i[keep])
+        found_j.append(j[keep])
+        found_d.append(dist[i[keep] - start, j[keep]].astype(np.int64))
+    if not found_i:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty.copy(), empty.copy()
+    return np.concatenate(found_i), np.concatenate(found_j), np.concatenate(found_d)
+
+
+def numpy_nearest(codes: np.ndarray, k: int, block: int = 512):
+    """Blockwise numpy brute force k-NN (distances only), the benchmark baseline."""
+    codes = as_codes(codes)
+    n = codes.shape[0]
+    out = np.empty((n, k), dtype=np.int64)
+    for start in range(0, n, block):
+        dist = np.bitwise_count(codes[start : start + block, None] ^ codes[None, :]).astype(
+            np.int16
+        )
+        rows = np.arange(dist.shape[0])
+        dist[rows, rows + start] = 999  # not itself
+        part = np.partition(dist, k - 1, axis=1)[:, :k]
+        out[start : start + block] = np.sort(part, axis=1)
+    return out

@@ -1,0 +1,148 @@
+"""Neighbours, near-duplicates and clusters as ingest stores them."""
+
+import re
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ingest.cli import cli
+from ingest.errors import CattagsError
+from ingest.nearby import parse_rule
+from ingest.pipeline import ingest
+
+from .conftest import rows
+
+NEARBY_TABLES = {
+    "neighbours": "select image_id, rank, neighbour_id, distance from neighbours order by 1, 2",
+    "pairs": "select * from pairs order by image_a, image_b, algorithm",
+    "images": "select id, nearest_id, nearest_distance, cluster from images order by id",
+}
+NEAREST_SQL = """
+select other.id, hamming(other.whash_int, this.whash_int) as distance
+from images this, images other
+where this.id = :id and other.id != this.id
+order by distance, other.id
+limit 10
+"""
+GROUPS_SQL = """
+select cluster, count(*) as pictures, group_concat(id, ' ') as ids
+from images where cluster is not null
+group by cluster order by pictures desc, cluster
+"""
+
+
+def nearby_snapshot(db: Path) -> dict[str, list]:
+    conn = sqlite3.connect(db)
+    try:
+        return {name: conn.execute(sql).fetchall() for name, sql in NEARBY_TABLES.items()}
+    finally:
+        conn.close()
+
+
+def test_adding_pictures_later_gives_the_same_result_as_all_at_once(cats, tmp_path):
+    everything = tmp_path / "everything"
+    shutil.copytree(cats, everything)
+    ingest(everything, workers=2, neighbours=3)
+    # The same pictures arriving in three batches.
+    later = sorted(p for p in cats.rglob("*") if p.is_file())
+    parked = tmp_path / "parked"
+    for path in later[len(later) // 3 :]:
+        target = parked / path.relative_to(cats)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(path, target)
+    first = ingest(cats, workers=2, neighbours=3)
+    assert first.nearby.full
+    batches = [later[len(later) // 3 : 2 * len(later) // 3], later[2 * len(later) // 3 :]]
+    for batch in batches:
+        for path in batch:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(parked / path.relative_to(cats), path)
+        summary = ingest(cats, workers=2, neighbours=3)
+        assert not summary.nearby.full and 0 < summary.nearby.new < len(later)
+    assert nearby_snapshot(cats / "cats.db") == nearby_snapshot(everything / "everything.db")
+
+
+def test_every_picture_has_its_nearest_and_rows_are_ranked(cats):
+    ingest(cats, workers=1)
+    db = cats / "cats.db"
+    assert rows(db, "select count(*) from images where nearest_id is null") == [(0,)]
+    for image_id, ranked in rows(
+        db,
+        "select image_id, json_group_array(distance) from"
+        " (select * from neighbours order by image_id, rank) group by image_id",
+    ):
+        distances = [int(x) for x in ranked.strip("[]").split(",")]
+        assert distances == sorted(distances) and len(distances) == 5, image_id
+
+
+def test_the_readme_nearest_query_agrees_with_the_stored_neighbours(cats):
+    ingest(cats, workers=1)
+    conn = sqlite3.connect(cats / "cats.db")
+    from ingest.store import register_functions
+
+    register_functions(conn)
+    image_id = conn.execute("select id from images order by id limit 1").fetchone()[0]
+    nearest = conn.execute(NEAREST_SQL, {"id": image_id}).fetchall()
+    stored = conn.execute(
+        "select neighbour_id, distance from neighbours where image_id = ? order by rank", [image_id]
+    ).fetchall()
+    assert nearest[: len(stored)] == stored
+    groups = conn.execute(GROUPS_SQL).fetchall()
+    assert groups and all(pictures >= 2 for _, pictures, _ in groups)
+
+
+def test_the_rule_finds_every_planted_copy_and_no_unrelated_pair(cats):
+    ingest(cats, workers=1)
+    db = cats / "cats.db"
+    number = {}
+    for path, image_id in rows(db, "select path, image_id from files"):
+        number.setdefault(image_id, set()).add(re.search(r"cat-(\d+)", path).group(1))
+    edges = rows(db, "select image_a, image_b from pairs where near_duplicate = 1")
+    assert edges
+    assert all(number[a] & number[b] for a, b in edges), "an unrelated pair was joined"
+    files = rows(db, "select path, image_id from files")
+    originals = {
+        re.search(r"cat-(\d+)", path).group(1): image_id
+        for path, image_id in files
+        if Path(path).stem.count("-") == 1
+    }
+    linked = {frozenset(e) for e in edges}
+    copies = [(path, image_id) for path, image_id in files if Path(path).stem.count("-") == 2]
+    assert copies
+    for path, image_id in copies:
+        original = originals[re.search(r"cat-(\d+)", path).group(1)]
+        assert original == image_id or frozenset((image_id, original)) in linked, path
+
+
+@pytest.mark.parametrize(
+    "text, hashes, limit",
+    [
+        ("phash+dhash<=18", ("phash", "dhash"), 18),
+        (" whash <= 5 ", ("whash",), 5),
+        ("dhash+phash+whash<=30", ("dhash", "phash", "whash"), 30),
+    ],
+)
+def test_rules_parse(text, hashes, limit):
+    rule = parse_rule(text)
+    assert (rule.hashes, rule.limit) == (hashes, limit)
+
+
+@pytest.mark.parametrize("text", ["phash<18", "ahash<=3", "phash+phash<=4", "phash<=x", ""])
+def test_bad_rules_are_clear_errors(text):
+    with pytest.raises(CattagsError, match="rule"):
+        parse_rule(text)
+
+
+def test_pairs_command_recomputes_with_a_new_rule_and_records_it(cats):
+    ingest(cats, workers=1)
+    db = cats / "cats.db"
+    result = CliRunner().invoke(cli, ["pairs", "--db", str(db), "--rule", "whash<=12"])
+    assert result.exit_code == 0, result.output
+    assert "near-duplicate pairs" in result.output
+    assert rows(db, "select value from settings where key = 'rule'") == [("whash<=12",)]
+    assert rows(db, "select distinct rule from pairs where near_duplicate = 1") == [("whash<=12",)]
+    bad = CliRunner().invoke(cli, ["pairs", "--db", str(db), "--rule", "nonsense"])
+    assert bad.exit_code == 1 and "Traceback" not in bad.output
