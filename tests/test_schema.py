@@ -97,7 +97,7 @@ def test_every_column_has_a_comment_in_its_create_statement(tmp_path):
         sql = db[table].schema
         for column in columns:
             line = next(
-                l for l in sql.splitlines() if l.strip().lstrip(", ").startswith(column + " ")
+                x for x in sql.splitlines() if x.strip().lstrip(", ").startswith(column + " ")
             )
             following = sql.split(line, 1)[1].splitlines()[1:2]
             commented = "--" in line or "/*" in line or any("--" in f for f in following)
