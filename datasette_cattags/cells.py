@@ -46,7 +46,9 @@ async def render_thumbnail_cell(datasette, row, value, column, table, database):
 
 async def _lookup(datasette, database, image_id, linked: bool):
     rows = await datasette.get_database(database).execute(
-        "select thumbnail, thumb_width, thumb_height from images where id = ?", [image_id]
+        "select t.sha256 as thumbnail, i.thumb_width, i.thumb_height from images i"
+        " left join thumbnails t on t.image_id = i.id where i.id = ?",
+        [image_id],
     )
     row = rows.first()
     if row is None:

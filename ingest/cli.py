@@ -128,15 +128,10 @@ def sync(database, restore):
 
         cattags sync --db cats/cats.db
     """
-    from .store import open_database
     from .sync import sync_thumbnails
 
-    if not database.exists():
-        raise click.ClickException(f"no database at {database}")
-    try:
-        report = sync_thumbnails(open_database(database), restore=restore)
-    except CattagsError as error:
-        fail(error)
+    with existing_database(database) as db:
+        report = sync_thumbnails(db, restore=restore)
     for line in report.lines():
         click.echo(line)
 
@@ -152,18 +147,22 @@ def database_option(function):
     )(function)
 
 
-def open_existing(database: Path):
-    """The database, or a clean error when there is none or ingest never ran."""
-    from .store import open_database, require_settings
+@contextmanager
+def existing_database(database: Path):
+    """The database, or a clean error when there is none or ingest never ran;
+    closed (its log folded in) afterwards."""
+    from .store import close_database, open_database, require_settings
 
     if not database.exists():
         raise click.ClickException(f"no database at {database}")
     db = open_database(database)
     try:
         require_settings(db)
+        yield db
     except CattagsError as error:
         fail(error)
-    return db
+    finally:
+        close_database(db)
 
 
 @cli.command()
@@ -192,11 +191,8 @@ def pairs(database, neighbours, rule, workers):
     """
     from .nearby import save_nearby
 
-    db = open_existing(database)
-    try:
+    with existing_database(database) as db:
         summary = save_nearby(db, neighbours, rule, full=True, workers=workers)
-    except CattagsError as error:
-        fail(error)
     click.echo(summary.line())
 
 
@@ -222,7 +218,8 @@ def sort(database, by, dry_run):
     """
     from .sort import sort_thumbnails
 
-    moves = sort_thumbnails(open_existing(database), by, dry_run=dry_run)
+    with existing_database(database) as db:
+        moves = sort_thumbnails(db, by, dry_run=dry_run)
     for move in moves if dry_run else []:
         click.echo(f"{move.image_id}: {move.from_folder or '.'} -> {move.to_folder or '.'}")
     verb = "would move" if dry_run else "moved"
@@ -245,7 +242,8 @@ def stats(database, plot):
     """
     from .stats import collect_stats, plot_nearest, stats_lines
 
-    numbers = collect_stats(open_existing(database))
+    with existing_database(database) as db:
+        numbers = collect_stats(db)
     for line in stats_lines(numbers):
         click.echo(line)
     if plot:

@@ -16,7 +16,15 @@ from .errors import CattagsError
 from .nearby import NearbySummary, save_nearby
 from .parallel import default_workers, iter_map
 from .scanning import ScanItem, ScanProblem, Skipped, SourceFile, iter_source_files
-from .store import clear_errors, open_database, read_settings, save_error, save_settings, utc_now
+from .store import (
+    clear_errors,
+    close_database,
+    open_database,
+    read_settings,
+    save_error,
+    save_settings,
+    utc_now,
+)
 from .tags import refresh_tags_column, save_tags, tags_from_path
 from .thumbnails import (
     DEFAULT_SIZE,
@@ -134,6 +142,7 @@ def ingest(
         run.save(file, result)
     summary = run.finish()
     summary.nearby = save_nearby(db, neighbours, rule, workers=workers)
+    close_database(db)
     return summary
 
 

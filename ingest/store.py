@@ -45,6 +45,13 @@ def open_database(path: Path | str, create: bool = True) -> Database:
     return db
 
 
+def close_database(db: Database) -> None:
+    """Fold the write-ahead log into the file and close, so that copies of the
+    file (`datasette publish`, immutable opens) hold everything."""
+    db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+
+
 def read_settings(db: Database) -> dict[str, str]:
     """Every stored setting."""
     return {row["key"]: row["value"] for row in db["settings"].rows}

@@ -1,5 +1,17 @@
-"""The plugin loads in Datasette and offers hamming() in SQL."""
+"""The plugin in a real Datasette (in-process client): thumbnails, gallery,
+facets, nearest cats, the similar-images query, moves and their refusals."""
 
+import asyncio
+import json
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
 import pytest
 from datasette.app import Datasette
 from datasette.plugins import pm
@@ -7,8 +19,16 @@ from datasette.plugins import pm
 import datasette_cattags
 from ingest.pipeline import ingest
 
+from .conftest import rows
+
 if not pm.is_registered(datasette_cattags):  # installed in develop mode: already there
     pm.register(datasette_cattags, name="datasette-cattags")
+
+ROOT = {"id": "root"}
+IMG = re.compile(
+    r'<img class="cattags-thumb" loading="lazy" src="([^"]+)" width="\d+" height="\d+" alt="[^"]+">'
+)
+METADATA = Path(__file__).parent.parent / "metadata.json"
 
 
 @pytest.fixture
@@ -17,10 +37,36 @@ def cats_db(cats):
     return cats / "cats.db"
 
 
+def cookies_for(ds, actor):
+    return {"ds_actor": ds.sign({"a": actor}, "actor")}
+
+
+async def csrf(ds, cookies):
+    """A CSRF token and the cookies that go with it (0.65: asgi-csrf)."""
+    page = await ds.client.get("/cats/images", cookies=cookies)
+    token = re.search(r'name="csrftoken" value="([^"]+)"', page.text)
+    jar = {**cookies, **dict(page.cookies)}
+    return (token.group(1) if token else ""), jar
+
+
+async def move(ds, actor, image_ids, folder, json_answer=True, token=True):
+    cookies = cookies_for(ds, actor) if actor else {}
+    data = [("image_id", i) for i in image_ids] + [("folder", folder)]
+    if token:
+        value, cookies = await csrf(ds, cookies)
+        data.append(("csrftoken", value))
+    headers = {"accept": "application/json"} if json_answer else {}
+    return await ds.client.post(
+        "/cats/-/cattags/move",
+        content=httpx.QueryParams(data).__str__(),
+        cookies=cookies,
+        headers={**headers, "content-type": "application/x-www-form-urlencoded"},
+    )
+
+
 @pytest.mark.asyncio
 async def test_plugin_is_installed():
-    ds = Datasette(memory=True)
-    response = await ds.client.get("/-/plugins.json")
+    response = await Datasette(memory=True).client.get("/-/plugins.json")
     assert any(p["name"] in ("datasette-cattags", "datasette_cattags") for p in response.json())
 
 
@@ -32,10 +78,235 @@ async def test_hamming_orders_the_nearest_cats_in_sql(cats_db):
         " from images a, images b where a.id = (select min(id) from images) order by d limit 3"
     )
     response = await ds.client.get("/cats.json", params={"sql": sql, "_shape": "array"})
-    assert response.status_code == 200, response.text
     got = response.json()
     assert got[0]["d"] == 0 and all(row["d"] == row["d2"] for row in got)
-    assert [row["d"] for row in got] == sorted(row["d"] for row in got)
+
+
+@pytest.mark.asyncio
+async def test_thumbnail_route_png_etag_304_and_year_long_cache(cats_db):
+    ds = Datasette([str(cats_db)])
+    image_id, sha = rows(cats_db, "select image_id, sha256 from thumbnails limit 1")[0]
+    url = f"/cats/-/cattags/thumb/{image_id}.png?v={sha[:12]}"
+    response = await ds.client.get(url)
+    assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+    assert (
+        response.content
+        == rows(cats_db, "select png from thumbnails where image_id = ?", [image_id])[0][0]
+    )
+    assert response.headers["etag"] == f'"{sha}"'
+    assert (
+        "max-age=31536000" in response.headers["cache-control"]
+        and "immutable" in response.headers["cache-control"]
+    )
+    again = await ds.client.get(url, headers={"if-none-match": f'"{sha}"'})
+    assert again.status_code == 304 and again.content == b""
+    signed_in = await ds.client.get(url, cookies=cookies_for(ds, {"id": "someone"}))
+    assert signed_in.headers["cache-control"] == "private, max-age=31536000, immutable"
+    unversioned = await ds.client.get(f"/cats/-/cattags/thumb/{image_id}.png")
+    assert unversioned.headers["cache-control"] == "no-cache"
+    assert (
+        await ds.client.get("/cats/-/cattags/thumb/1x1_0000000000000000.png")
+    ).status_code == 404
+
+
+@pytest.mark.asyncio
+async def test_gallery_shows_thumbnails_with_default_facets(cats_db):
+    ds = Datasette([str(cats_db)])
+    page = await ds.client.get("/cats/images")
+    assert page.status_code == 200
+    assert 'class="cattags-grid"' in page.text
+    images = rows(cats_db, "select count(*) from images")[0][0]
+    assert len(IMG.findall(page.text)) == images
+    for facet in ("tags", "size", "folder", "nearest_distance", "cluster"):
+        assert (
+            f'data-column="{facet}"' in page.text
+            or f"facet-{facet}" in page.text.lower()
+            or facet in page.text
+        )
+    data = (await ds.client.get("/cats/images.json?_extra=facet_results")).json()
+    names = (
+        {f["name"] for f in data["facet_results"].values()}
+        if isinstance(data["facet_results"], dict)
+        else set()
+    )
+    assert {"tags", "size", "folder", "nearest_distance", "cluster"} <= names
+    table = await ds.client.get("/cats/images?_cattags=table")
+    assert 'class="cattags-grid"' not in table.text and "<table" in table.text
+
+
+@pytest.mark.asyncio
+async def test_tag_facet_selection_narrows_the_gallery(cats_db):
+    ds = Datasette([str(cats_db)])
+    data = (await ds.client.get("/cats/images.json")).json()
+    tags = next(f for f in data["facet_results"].values() if f["name"] == "tags")
+    ginger = next(v for v in tags["results"] if v["value"] == "ginger")
+    url = httpx.URL(ginger["toggle_url"])
+    narrowed = await ds.client.get(url.raw_path.decode())
+    body = narrowed.json()
+    expected = rows(cats_db, "select count(*) from image_tags where tag = 'ginger'")[0][0]
+    assert body["filtered_table_rows_count"] == expected == ginger["count"]
+    tags_at = body["columns"].index("tags")
+    assert body["rows"] and all("ginger" in json.loads(r[tags_at]) for r in body["rows"])
+
+
+@pytest.mark.asyncio
+async def test_id_columns_of_other_tables_and_sql_results_render_thumbnails(cats_db):
+    ds = Datasette([str(cats_db)])
+    for path in ("/cats/pairs", "/cats/files", "/cats/neighbours"):
+        page = await ds.client.get(path)
+        assert IMG.search(page.text), path
+    sql = await ds.client.get("/cats", params={"sql": "select id from images limit 3"})
+    assert len(IMG.findall(sql.text)) == 3
+
+
+@pytest.mark.asyncio
+async def test_row_page_lists_nearest_cats_and_similar_query_works(cats_db):
+    ds = Datasette([str(cats_db)])
+    image_id = rows(cats_db, "select id from images order by id limit 1")[0][0]
+    page = await ds.client.get(f"/cats/images/{image_id}")
+    assert page.status_code == 200 and "Nearest cats" in page.text
+    nearest = rows(
+        cats_db, "select neighbour_id from neighbours where image_id = ? order by rank", [image_id]
+    )
+    section = page.text.split("Nearest cats", 1)[1]
+    assert [n for (n,) in nearest] == re.findall(r'alt="([^"]+)"', section)[: len(nearest)]
+    similar = await ds.client.get("/cats/similar.json", params={"id": image_id, "_shape": "array"})
+    got = similar.json()
+    assert [r["whash_distance"] for r in got] == sorted(r["whash_distance"] for r in got)
+
+
+@pytest.mark.asyncio
+async def test_anonymous_and_unlisted_users_cannot_move_and_see_no_controls(cats_db):
+    ds = Datasette([str(cats_db)])
+    image_id = rows(cats_db, "select id from images limit 1")[0][0]
+    assert (await move(ds, None, [image_id], "x", token=False)).status_code == 403
+    assert (await move(ds, {"id": "bob"}, [image_id], "x")).status_code == 403
+    page = await ds.client.get("/cats/images", cookies=cookies_for(ds, {"id": "bob"}))
+    assert 'name="folder"' not in page.text
+    assert rows(cats_db, "select count(*) from moves") == [(0,)]
+
+
+@pytest.mark.asyncio
+async def test_root_moves_a_picture_file_rows_tags_and_log_then_undoes(cats_db):
+    ds = Datasette([str(cats_db)])
+    image_id, folder = rows(cats_db, "select id, folder from images order by id limit 1")[0]
+    thumbs = cats_db.parent / "thumbs"
+    response = await move(ds, ROOT, [image_id], "sleeping/2023/sofa")
+    assert response.status_code == 200, response.text
+    assert response.json()["moved"] == [image_id]
+    assert (thumbs / "sleeping/2023/sofa" / f"{image_id}_.png").exists()
+    assert not (thumbs / folder / f"{image_id}_.png").exists()
+    assert rows(cats_db, "select folder from images where id = ?", [image_id]) == [
+        ("sleeping/2023/sofa",)
+    ]
+    tags = json.loads(rows(cats_db, "select tags from images where id = ?", [image_id])[0][0])
+    assert {"sleeping", "sofa"} <= set(tags) and "2023" not in tags
+    assert rows(cats_db, "select actor, from_folder, to_folder from moves") == [
+        ("root", folder, "sleeping/2023/sofa")
+    ]
+    cookies = cookies_for(ds, ROOT)
+    token, jar = await csrf(ds, cookies)
+    undo = await ds.client.post("/cats/-/cattags/undo", data={"csrftoken": token}, cookies=jar)
+    assert undo.status_code == 302
+    assert (thumbs / folder / f"{image_id}_.png").exists()
+    assert rows(cats_db, "select folder from images where id = ?", [image_id]) == [(folder,)]
+
+
+@pytest.mark.asyncio
+async def test_form_post_redirects_with_a_message_and_needs_the_csrf_token(cats_db):
+    ds = Datasette([str(cats_db)])
+    image_id = rows(cats_db, "select id from images limit 1")[0][0]
+    without = await move(ds, ROOT, [image_id], "keep", json_answer=False, token=False)
+    assert without.status_code == 403  # asgi-csrf: a cookie but no token
+    done = await move(ds, ROOT, [image_id], "keep", json_answer=False)
+    assert done.status_code == 302
+
+
+REFUSED_FOLDERS = [
+    ("../escape", "'..'"),
+    ("a/../../b", "'..'"),
+    ("/etc", "relative"),
+    ("bad\x00name", "control"),
+    ("line\nbreak", "control"),
+    ("x" * 256, "255 bytes"),
+    ("outside", "outside the thumbnails root"),
+]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("folder, why", REFUSED_FOLDERS)
+async def test_unsafe_folders_are_refused_and_nothing_moves(cats_db, tmp_path, folder, why):
+    (cats_db.parent / "thumbs" / "outside").symlink_to(tmp_path, target_is_directory=True)
+    ds = Datasette([str(cats_db)])
+    image_id = rows(cats_db, "select id from images limit 1")[0][0]
+    response = await move(ds, ROOT, [image_id], folder)
+    assert response.status_code == 400 and why in response.json()["message"]
+    assert rows(cats_db, "select count(*) from moves") == [(0,)]
+
+
+@pytest.mark.asyncio
+async def test_unknown_pictures_are_404_and_nothing_moves(cats_db):
+    ds = Datasette([str(cats_db)])
+    image_id = rows(cats_db, "select id from images limit 1")[0][0]
+    response = await move(ds, ROOT, [image_id, "10x10_0123456789abcdef"], "keep")
+    assert response.status_code == 404
+    assert rows(cats_db, "select count(*) from moves") == [(0,)]
+
+
+@pytest.mark.asyncio
+async def test_allow_move_block_grants_a_role(cats_db):
+    metadata = {"plugins": {"datasette-cattags": {"allow_move": {"roles": ["curator"]}}}}
+    ds = Datasette([str(cats_db)], metadata=metadata)
+    image_id = rows(cats_db, "select id from images limit 1")[0][0]
+    assert (
+        await move(ds, {"id": "cara", "roles": ["curator"]}, [image_id], "keep")
+    ).status_code == 200
+    assert (await move(ds, {"id": "bob"}, [image_id], "elsewhere")).status_code == 403
+
+
+@pytest.mark.asyncio
+async def test_immutable_database_shows_everything_but_moves(cats_db):
+    ds = Datasette([], immutables=[str(cats_db)])
+    assert ds.get_database("cats").is_mutable is False
+    image_id = rows(cats_db, "select id from images limit 1")[0][0]
+    page = await ds.client.get("/cats/images", cookies=cookies_for(ds, ROOT))
+    assert IMG.search(page.text) and 'name="folder"' not in page.text
+    assert "read-only" in page.text
+    thumb = IMG.search(page.text).group(1).replace("&amp;", "&")
+    assert (await ds.client.get(thumb)).status_code == 200
+    refused = await move(ds, ROOT, [image_id], "keep")
+    assert refused.status_code == 403 and "read-only" in refused.json()["message"]
+
+
+@pytest.mark.asyncio
+async def test_fifty_concurrent_moves_lose_no_file(cats_db):
+    ds = Datasette([str(cats_db)])
+    ids = [i for (i,) in rows(cats_db, "select id from images order by id")]
+    token, jar = await csrf(ds, cookies_for(ds, ROOT))
+
+    async def one(n):
+        image_id = ids[n % len(ids)]
+        body = httpx.QueryParams(
+            [("image_id", image_id), ("folder", f"box{n % 7}"), ("csrftoken", token)]
+        )
+        return await ds.client.post(
+            "/cats/-/cattags/move",
+            content=str(body),
+            cookies=jar,
+            headers={
+                "accept": "application/json",
+                "content-type": "application/x-www-form-urlencoded",
+            },
+        )
+
+    answers = await asyncio.gather(*(one(n) for n in range(50)))
+    assert all(a.status_code == 200 for a in answers), [
+        a.text for a in answers if a.status_code != 200
+    ]
+    thumbs = cats_db.parent / "thumbs"
+    on_disk = {p.name[:-5]: p.parent.relative_to(thumbs).as_posix() for p in thumbs.rglob("*_.png")}
+    on_disk = {k: ("" if v == "." else v) for k, v in on_disk.items()}
+    assert on_disk == dict(rows(cats_db, "select id, folder from images"))
 
 
 @pytest.mark.asyncio
@@ -44,5 +315,58 @@ async def test_serve_order_startup_then_app(cats_db):
     ds = Datasette([str(cats_db)])
     await ds.invoke_startup()
     assert ds.app() is not None
-    response = await ds.client.get("/cats/images.json?_shape=array&_size=2")
-    assert response.status_code == 200 and len(response.json()) == 2
+    assert (
+        ds.get_jinja_environment(None).list_templates()
+        if hasattr(ds, "get_jinja_environment")
+        else ds.jinja_env.list_templates()
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_datasette_serve_with_the_example_metadata(cats_db):
+    """A real `datasette serve` process, with metadata.json, shows the gallery."""
+    port = free_port()
+    datasette = Path(sys.executable).with_name("datasette")
+    process = subprocess.Popen(
+        [
+            str(datasette),
+            "serve",
+            str(cats_db),
+            "-m",
+            str(METADATA),
+            "-p",
+            str(port),
+            "-h",
+            "127.0.0.1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                page = httpx.get(f"http://127.0.0.1:{port}/cats/images", timeout=5)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None, process.stderr.read().decode()
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        assert page.status_code == 200 and 'class="cattags-grid"' in page.text
+        home = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
+        assert "Cats that don" in home.text  # the metadata title
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_package_data_ships_templates_and_static():
+    package = Path(datasette_cattags.__file__).parent
+    assert (package / "templates" / "cattags" / "gallery.html").exists()
+    assert (package / "static" / "cattags.css").exists()
+    assert shutil.which  # keeps the import honest for tools
