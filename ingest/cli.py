@@ -251,6 +251,121 @@ def stats(database, plot):
         click.echo(f"plot written to {plot}")
 
 
+def parse_bytes(text: str) -> int:
+    """'50MB', '512KB', '1GB' or a plain number of bytes."""
+    units = {"KB": 1024, "MB": 1024**2, "GB": 1024**3, "B": 1}
+    clean = text.strip().upper()
+    for unit, factor in units.items():
+        if clean.endswith(unit) and clean[: -len(unit)].strip().replace(".", "", 1).isdigit():
+            return int(float(clean[: -len(unit)]) * factor)
+    if clean.isdigit():
+        return int(clean)
+    raise click.BadParameter(f"{text!r}: write a size like 50MB, 512KB or 1000000")
+
+
+@cli.command()
+@click.argument("url", required=False)
+@click.option(
+    "--count",
+    type=click.IntRange(1),
+    default=None,
+    help="New distinct pictures to save from URL [default: 1]",
+)
+@click.option(
+    "--from-file",
+    "from_file",
+    type=click.File("r"),
+    help="Fetch each address in this file (one per line, # comments) instead",
+)
+@click.option(
+    "--into",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder to save pictures into",
+)
+@click.option(
+    "--delay",
+    type=click.FloatRange(0),
+    default=1.0,
+    show_default=True,
+    help="Seconds between requests",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1),
+    default=30.0,
+    show_default=True,
+    help="Seconds before a request is given up",
+)
+@click.option(
+    "--retries",
+    type=click.IntRange(0),
+    default=5,
+    show_default=True,
+    help="Retries of a failed request (backoff with jitter, Retry-After honoured)",
+)
+@click.option(
+    "--max-bytes",
+    default="50MB",
+    show_default=True,
+    help="Refuse bodies larger than this, while streaming",
+)
+@click.option(
+    "--max-attempts",
+    type=click.IntRange(1),
+    default=None,
+    help="Give up on URL after this many requests [default: 3 x count + 10]",
+)
+@click.option(
+    "--ingest", "then_ingest", is_flag=True, help="Run cattags ingest on the folder afterwards"
+)
+@click.option("-s", "--silent", is_flag=True, help="No progress bar")
+def fetch(
+    url,
+    count,
+    from_file,
+    into,
+    delay,
+    timeout,
+    retries,
+    max_bytes,
+    max_attempts,
+    then_ingest,
+    silent,
+):
+    """Gather pictures over HTTP into a folder, politely and safely.
+
+    Each GET of URL may answer a new picture; fetch keeps going until COUNT
+    new distinct pictures are saved. Files are named by their content, so a
+    repeat is noticed and a second run adds without duplicates. Answers that
+    Pillow cannot decode are refused, whatever their Content-Type.
+
+    Example:
+
+        cattags fetch https://example.com/random-cat --count 30 --into cats
+    """
+    from .fetch import Fetcher, fetch_pictures
+
+    if (url is None) == (from_file is None):
+        raise click.UsageError("give either URL or --from-file")
+    fetcher = Fetcher(
+        into, timeout=timeout, retries=retries, max_bytes=parse_bytes(max_bytes), delay=delay
+    )
+    listed = list(from_file) if from_file else []
+    total = (count or 1) if url else len(listed)
+    with progress_bar(not silent, "Fetching", lambda: total) as on_progress:
+        summary, shortfall = fetch_pictures(fetcher, url, count, listed, max_attempts, on_progress)
+    click.echo(summary.line())
+    for failure in summary.failed:
+        click.echo(f"failed: {failure}", err=True)
+    if then_ingest:
+        from .pipeline import ingest as run_ingest
+
+        click.echo(run_ingest(into).line())
+    if shortfall:
+        raise click.ClickException(shortfall)
+
+
 @cli.command("demo-data")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option(

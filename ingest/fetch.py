@@ -1,0 +1,242 @@
+"""`cattags fetch`: gather pictures over HTTP, politely and safely.
+
+One httpx client; retries with exponential backoff and jitter on connection
+errors, timeouts, 5xx and 429 (honouring Retry-After); bodies streamed with a
+size limit; only what Pillow can decode is kept; files are named by their
+content and written atomically, so repeats are noticed and an interrupted
+run leaves no partial file.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import io
+import random
+import time
+import warnings
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from PIL import Image, UnidentifiedImageError
+
+from . import __version__
+from .thumbnails import write_atomically
+
+USER_AGENT = (
+    f"datasette-cattags/{__version__} (cattags fetch; +https://pypi.org/project/datasette-cattags/)"
+)
+BACKOFF_BASE = 1.0  # seconds before the first retry; doubles each time
+BACKOFF_CAP = 60.0  # never wait longer than this between retries
+RETRY_STATUSES = {429, 500, 502, 503, 504}
+SUFFIXES = {
+    "JPEG": ".jpg",
+    "PNG": ".png",
+    "GIF": ".gif",
+    "WEBP": ".webp",
+    "TIFF": ".tif",
+    "BMP": ".bmp",
+}
+
+
+@dataclass
+class FetchSummary:
+    """What a fetch run did."""
+
+    saved: int = 0
+    repeats: int = 0
+    retries: int = 0
+    refused: Counter = field(default_factory=Counter)  # reason -> count
+    failed: list[str] = field(default_factory=list)  # "url: reason" after all retries
+
+    def line(self) -> str:
+        parts = [f"{self.saved:,} saved", f"{self.repeats:,} repeats", f"{self.retries:,} retries"]
+        refused = sum(self.refused.values())
+        if refused:
+            reasons = ", ".join(f"{reason}" for reason in sorted(self.refused))
+            parts.append(f"{refused:,} refused ({reasons})")
+        if self.failed:
+            parts.append(f"{len(self.failed):,} failed")
+        return ", ".join(parts)
+
+
+class Refused(Exception):
+    """An answer that is not a picture we keep; the message is the reason."""
+
+
+class Retry(Exception):
+    """A failure worth another try, after `wait` seconds (None: back off)."""
+
+    def __init__(self, problem: str, wait: float | None = None):
+        super().__init__(problem)
+        self.problem = problem
+        self.wait = wait
+
+
+class GaveUp(Exception):
+    """A request that still failed after every retry."""
+
+
+@dataclass
+class Fetcher:
+    """One polite client and the rules it follows."""
+
+    into: Path
+    timeout: float = 30.0
+    retries: int = 5
+    max_bytes: int = 50 * 1024 * 1024
+    delay: float = 1.0
+    sleep: Callable[[float], None] = time.sleep
+    summary: FetchSummary = field(default_factory=FetchSummary)
+
+    def __post_init__(self):
+        self.client = httpx.Client(
+            timeout=self.timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT}
+        )
+        self.into.mkdir(parents=True, exist_ok=True)
+        self.requests = 0
+
+    def close(self) -> None:
+        self.client.close()
+
+    def fetch_one(self, url: str) -> bool:
+        """GET url and keep the picture; True if a new file was saved."""
+        try:
+            data, fmt = self.download(url)
+        except Refused as reason:
+            self.summary.refused[str(reason)] += 1
+            return False
+        except GaveUp as error:
+            self.summary.failed.append(f"{url}: {error}")
+            return False
+        name = f"{hashlib.sha256(data).hexdigest()[:32]}{SUFFIXES.get(fmt, '.img')}"
+        path = self.into / name
+        if path.exists():
+            self.summary.repeats += 1
+            return False
+        write_atomically(path, data)
+        self.summary.saved += 1
+        return True
+
+    def download(self, url: str) -> tuple[bytes, str]:
+        """Body and picture format of a successful GET, retrying what is worth it."""
+        for attempt in range(self.retries + 1):
+            if self.requests and self.delay > 0:
+                self.sleep(self.delay)  # polite, between any two requests
+            self.requests += 1
+            try:
+                return self._attempt(url)
+            except (httpx.TimeoutException, httpx.TransportError) as error:
+                retry = Retry(f"{type(error).__name__}: {error}".rstrip(": "))
+            except Retry as answer:
+                retry = answer
+            if attempt == self.retries:
+                raise GaveUp(retry.problem)
+            self.summary.retries += 1
+            self.sleep(retry.wait if retry.wait is not None else backoff(attempt))
+        raise GaveUp("no attempt made")
+
+    def _attempt(self, url: str) -> tuple[bytes, str]:
+        """One GET: the body and its format, or Retry, or Refused."""
+        with self.client.stream("GET", url) as response:
+            if response.status_code in RETRY_STATUSES:
+                wait = retry_after(response.headers.get("retry-after"))
+                raise Retry(f"HTTP {response.status_code}", wait)
+            if response.status_code >= 400:
+                raise Refused(f"HTTP {response.status_code}")
+            declared = response.headers.get("content-length")
+            if declared and declared.isdigit() and int(declared) > self.max_bytes:
+                raise Refused("too large")
+            content_type = response.headers.get("content-type", "").split(";")[0].strip()
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if len(body) > self.max_bytes:
+                    raise Refused("too large")  # stop reading before it fills the disk
+        if not body:
+            raise Refused("empty")
+        try:
+            return bytes(body), picture_format(bytes(body))
+        except Refused:
+            raise Refused(content_type or "not a picture") from None
+
+
+def picture_format(data: bytes) -> str:
+    """Pillow's format name if the bytes decode as a picture, else Refused."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                img.load()
+                return img.format or "unknown"
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        EOFError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ) as error:
+        raise Refused(f"not a picture: {type(error).__name__}") from None
+
+
+def backoff(attempt: int) -> float:
+    """Exponential backoff with jitter: 1, 2, 4 ... seconds, each up to 50% more."""
+    base = min(BACKOFF_CAP, BACKOFF_BASE * (2**attempt))
+    return base * (1 + random.random() * 0.5)
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (seconds or an HTTP date), capped."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return min(float(value), BACKOFF_CAP)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, min(when.timestamp() - time.time(), BACKOFF_CAP))
+
+
+def fetch_pictures(
+    fetcher: Fetcher,
+    url: str | None = None,
+    count: int | None = None,
+    urls: Iterable[str] = (),
+    max_attempts: int | None = None,
+    on_progress: Callable[[int], None] = lambda n: None,
+) -> tuple[FetchSummary, str | None]:
+    """Fetch until `count` new pictures from `url`, or each of `urls` once.
+
+    Returns the summary and, when the run fell short, the reason.
+    """
+    try:
+        if url is not None:
+            wanted = count or 1
+            limit = max_attempts or wanted * 3 + 10
+            attempts = 0
+            while fetcher.summary.saved < wanted and attempts < limit:
+                attempts += 1
+                if fetcher.fetch_one(url):
+                    on_progress(1)
+            if fetcher.summary.saved < wanted:
+                return fetcher.summary, (
+                    f"only {fetcher.summary.saved} of {wanted} new pictures after {attempts} attempts"
+                )
+            return fetcher.summary, None
+        listed = [u.strip() for u in urls if u.strip() and not u.lstrip().startswith("#")]
+        for each in listed:
+            fetcher.fetch_one(each)
+            on_progress(1)
+        missing = len(fetcher.summary.failed) + sum(fetcher.summary.refused.values())
+        if missing:
+            return fetcher.summary, f"{missing} of {len(listed)} addresses gave no picture"
+        return fetcher.summary, None
+    finally:
+        fetcher.close()
