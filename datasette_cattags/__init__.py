@@ -9,7 +9,7 @@ from jinja2 import ChoiceLoader, DictLoader
 
 from ingest.store import register_functions
 
-from .caching import wrap_thumbnail_caching
+from .caching import wrap_gallery_without_suggestions, wrap_thumbnail_caching
 from .cells import render_thumbnail_cell
 from .detect import PLUGIN, find_library, known_library_names
 from .facets import TagsFacet
@@ -110,7 +110,11 @@ def permission_allowed(datasette, actor, action, resource):
 
 @hookimpl
 def asgi_wrapper(datasette):
-    return wrap_thumbnail_caching
+    def wrap(app):
+        names = lambda: known_library_names(datasette)  # noqa: E731
+        return wrap_thumbnail_caching(wrap_gallery_without_suggestions(app, names))
+
+    return wrap
 
 
 @hookimpl
