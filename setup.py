@@ -39,6 +39,7 @@ setup(
             "pytest",
             "pytest-asyncio",
             "hypothesis",
+            "playwright",
             "ruff",
         ],
     },

@@ -3,6 +3,8 @@ nearest cats, and moving pictures to folders for permitted users."""
 
 from __future__ import annotations
 
+import json
+
 from datasette import hookimpl
 from datasette.utils import to_css_class
 from jinja2 import ChoiceLoader, DictLoader
@@ -17,6 +19,16 @@ from .page import page_context
 from .permissions import MOVE, allowed_by_config
 from .queries import similar_queries
 from .views import move_view, thumb_view, undo_view
+
+
+def tags_text(value) -> str:
+    """A JSON array of tags as "a, b, c" (anything else as it is)."""
+    try:
+        tags = json.loads(value)
+    except (TypeError, ValueError):
+        return str(value or "")
+    return ", ".join(str(tag) for tag in tags) if isinstance(tags, list) else str(value)
+
 
 GALLERY = '{% include "cattags/gallery.html" %}'
 ROW = (
@@ -53,6 +65,7 @@ def prepare_jinja2_environment(env, datasette):
         templates[f"_table-{db}-{table}.html"] = GALLERY
         templates[f"row-{db}-{table}.html"] = ROW
     env.loader = ChoiceLoader([env.loader, DictLoader(templates)])
+    env.filters["cattags_tags"] = tags_text
 
 
 @hookimpl(tryfirst=True)
