@@ -5,7 +5,10 @@ BIN := $(VENV)/bin
 DEMO ?= demo/cats
 PORT ?= 8001
 
-.PHONY: demo test lint format bench clean
+V1 ?= .venv-datasette-1
+DATASETTE_1 ?= 1.0a41
+
+.PHONY: demo test test-datasette-1 lint format bench clean
 
 $(BIN)/cattags: setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +25,18 @@ lint: $(BIN)/cattags
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+test: lint test-datasette-1
 	$(BIN)/python -m pytest
+
+# The plugin's tests again under Datasette 1.0 (the main environment has 0.65).
+$(V1)/bin/datasette: setup.py
+	$(PYTHON) -m venv $(V1)
+	$(V1)/bin/python -m pip install --quiet --upgrade pip
+	$(V1)/bin/python -m pip install --quiet "datasette==$(DATASETTE_1)" -e '.[test]'
+	touch $@
+
+test-datasette-1: $(V1)/bin/datasette
+	$(V1)/bin/python -m pytest -p no:cacheprovider tests/test_plugin.py tests/test_browser.py
 
 format: $(BIN)/cattags
 	$(BIN)/ruff check --fix .
@@ -33,4 +46,4 @@ bench: $(BIN)/cattags
 	$(BIN)/python benchmarks/ingest.py
 
 clean:
-	rm -rf $(VENV) demo build *.egg-info
+	rm -rf $(VENV) $(V1) demo build *.egg-info

@@ -13,10 +13,11 @@ from ingest.store import register_functions
 
 from .caching import wrap_gallery_without_suggestions, wrap_thumbnail_caching
 from .cells import render_thumbnail_cell
-from .detect import PLUGIN, find_library, known_library_names
+from .compat import IS_V1, add_queries, allow_sql, move_action, set_default_table_config
+from .detect import PLUGIN, known_library_names
 from .facets import TagsFacet
 from .page import page_context
-from .permissions import MOVE, allowed_by_config
+from .permissions import MOVE, allowed_by_config, databases_allowing
 from .queries import similar_queries
 from .views import move_view, thumb_view, undo_view
 
@@ -30,6 +31,10 @@ def tags_text(value) -> str:
     return ", ".join(str(tag) for tag in tags) if isinstance(tags, list) else str(value)
 
 
+DEFAULT_TABLE_CONFIG = {
+    "facets": [{"tags": "image_tags"}, "size", "folder", "nearest_distance", "cluster"],
+    "sort": "id",
+}
 GALLERY = '{% include "cattags/gallery.html" %}'
 ROW = (
     '{% extends "default:row.html" %}{% block content %}{{ super() }}'
@@ -96,10 +101,9 @@ def register_facet_classes():
 @hookimpl
 def get_metadata(datasette, key, database, table):
     """Zero configuration: default facets for the images table of cattags databases."""
-    facets = [{"tags": "image_tags"}, "size", "folder", "nearest_distance", "cluster"]
     return {
         "databases": {
-            name: {"tables": {"images": {"facets": facets, "sort": "id"}}}
+            name: {"tables": {"images": DEFAULT_TABLE_CONFIG}}
             for name in known_library_names(datasette)
         }
     }
@@ -107,7 +111,22 @@ def get_metadata(datasette, key, database, table):
 
 @hookimpl
 def canned_queries(datasette, database):
+    """0.65; on 1.0 the same queries are added at start-up."""
     return similar_queries(datasette, database)
+
+
+@hookimpl
+def register_actions(datasette):
+    """1.0 only (0.65 ignores an unknown hook)."""
+    return [move_action(MOVE, "Move pictures to folders (re-tags them)")]
+
+
+@hookimpl
+def permission_resources_sql(datasette, actor, action):
+    """1.0: the allow_move block of the plugin configuration (root comes from --root)."""
+    if action != MOVE or not actor:
+        return None
+    return allow_sql(databases_allowing(datasette, actor), "allow_move in datasette-cattags config")
 
 
 @hookimpl
@@ -132,9 +151,15 @@ def asgi_wrapper(datasette):
 
 @hookimpl
 def startup(datasette):
+    """1.0: add the similar-images query and the default facets (0.65 gets them
+    from canned_queries and get_metadata)."""
+
     async def inner():
-        for name in list(datasette.databases):
-            await find_library(datasette, name)  # fills the cache get_metadata reads
+        if not IS_V1:
+            return
+        for name in known_library_names(datasette):
+            await add_queries(datasette, name, similar_queries(datasette, name))
+            set_default_table_config(datasette, name, "images", DEFAULT_TABLE_CONFIG)
 
     return inner
 

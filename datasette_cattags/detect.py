@@ -46,12 +46,23 @@ async def find_library(datasette, database: str) -> Library | None:
         return None
     rows = await db.execute("select key, value from settings")
     settings = {row["key"]: row["value"] for row in rows}
-    config = datasette.plugin_config(PLUGIN, database=database) or {}
+    config = plugin_settings(datasette, database)
     root_text = config.get("thumbs_root") or settings.get("thumbs_root")
     root = Path(root_text) if root_text else None
     if root is not None and not root.is_dir():
         root = None
     return Library(database, root, db.is_mutable)
+
+
+def plugin_settings(datasette, database: str | None) -> dict:
+    """The plugin configuration for a database, else the instance-wide one.
+
+    (1.0 stops at a database's own configuration once it has any, so the
+    fallback is done here.)
+    """
+    return (
+        datasette.plugin_config(PLUGIN, database=database) or datasette.plugin_config(PLUGIN) or {}
+    )
 
 
 _KNOWN: dict[str, bool] = {}  # database file -> is it a cattags database

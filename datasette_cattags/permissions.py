@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from datasette.utils import actor_matches_allow
 
-from .detect import PLUGIN
+from .compat import allowed, can_view_table
+from .detect import plugin_settings
 
 MOVE = "cattags-move"
 
 
 def allowed_by_config(datasette, actor, database: str | None) -> bool | None:
     """The plugin configuration's opinion on a move: True, False or None (none given)."""
-    config = datasette.plugin_config(PLUGIN, database=database) or {}
-    block = config.get("allow_move")
+    block = plugin_settings(datasette, database).get("allow_move")
     if block is None:
         return None
     return bool(actor_matches_allow(actor, block))
@@ -26,21 +26,14 @@ async def can_move(datasette, actor, database: str) -> bool:
     """Whether this actor may move pictures in this database (deny by default)."""
     if not actor:
         return False
-    return bool(
-        await datasette.permission_allowed(
-            actor, MOVE, resource=(database, "images"), default=False
-        )
-    )
+    return await allowed(datasette, actor, MOVE, database, "images")
 
 
 async def can_view_images(datasette, actor, database: str) -> bool:
     """The same check the core table page applies to the images table."""
-    visible, _private = await datasette.check_visibility(
-        actor,
-        permissions=[
-            ("view-table", (database, "images")),
-            ("view-database", database),
-            "view-instance",
-        ],
-    )
-    return visible
+    return await can_view_table(datasette, actor, database, "images")
+
+
+def databases_allowing(datasette, actor) -> list[str]:
+    """Attached databases whose plugin configuration lets this actor move."""
+    return [name for name in datasette.databases if allowed_by_config(datasette, actor, name)]
