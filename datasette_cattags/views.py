@@ -85,15 +85,23 @@ async def refuse(datasette, request, library: Library | None) -> tuple[int, str]
     return None
 
 
-async def move_view(request, datasette):
-    """POST /{database}/-/cattags/move: image_id (repeatable), folder."""
+async def read_write_request(request, datasette):
+    """(library, form fields, None) for a POST that may write, else (.., .., the answer)."""
     if request.method != "POST":
-        return Response.text("Use POST", status=405)
+        return None, [], Response.text("Use POST", status=405)
     library = await find_library(datasette, request.url_vars["database"])
     form = parse_qsl((await request.post_body()).decode("utf-8"), keep_blank_values=True)
     refused = await refuse(datasette, request, library)
     if refused:
-        return answer(datasette, request, form, *refused)
+        return library, form, answer(datasette, request, form, *refused)
+    return library, form, None
+
+
+async def move_view(request, datasette):
+    """POST /{database}/-/cattags/move: image_id (repeatable), folder."""
+    library, form, refusal = await read_write_request(request, datasette)
+    if refusal:
+        return refusal
     image_ids = list(dict.fromkeys(value for key, value in form if key == "image_id"))
     folder = next((value for key, value in reversed(form) if key == "folder"), None)
     if not image_ids or folder is None:
@@ -131,13 +139,9 @@ async def move_view(request, datasette):
 
 async def undo_view(request, datasette):
     """POST /{database}/-/cattags/undo: put back the pictures of the last move."""
-    if request.method != "POST":
-        return Response.text("Use POST", status=405)
-    library = await find_library(datasette, request.url_vars["database"])
-    form = parse_qsl((await request.post_body()).decode("utf-8"), keep_blank_values=True)
-    refused = await refuse(datasette, request, library)
-    if refused:
-        return answer(datasette, request, form, *refused)
+    library, form, refusal = await read_write_request(request, datasette)
+    if refusal:
+        return refusal
     actor = str((request.actor or {}).get("id"))
     db = datasette.get_database(library.database)
     try:

@@ -36,6 +36,19 @@ def _grow(array, size):
 
 
 @njit(nogil=True, cache=True)
+def _push(out_a, out_b, out_d, n, a, b, d):
+    """Store (a, b, d) at position n of three growable output arrays."""
+    if n == out_a.shape[0]:
+        out_a = _grow(out_a, n)
+        out_b = _grow(out_b, n)
+        out_d = _grow(out_d, n)
+    out_a[n] = a
+    out_b[n] = b
+    out_d[n] = d
+    return out_a, out_b, out_d
+
+
+@njit(nogil=True, cache=True)
 def _insert(best_d, best_i, d, j):
     """Put (d, j) into a row sorted by (distance, index); the worst falls off."""
     k = best_d.shape[0]
@@ -116,13 +129,7 @@ def pairs_mih_block(
                             break
                     if earlier:
                         continue
-                    if n == out_i.shape[0]:
-                        out_i = _grow(out_i, n)
-                        out_j = _grow(out_j, n)
-                        out_d = _grow(out_d, n)
-                    out_i[n] = q
-                    out_j[n] = j
-                    out_d[n] = d
+                    out_i, out_j, out_d = _push(out_i, out_j, out_d, n, q, j, d)
                     n += 1
     return out_i[:n], out_j[:n], out_d[:n]
 
@@ -155,13 +162,7 @@ def pairs_brute_block(codes, radius, lo, hi):
                 continue
             for t in range(last - first):
                 if buf[t] <= limit:
-                    if n == out_i.shape[0]:
-                        out_i = _grow(out_i, n)
-                        out_j = _grow(out_j, n)
-                        out_d = _grow(out_d, n)
-                    out_i[n] = q
-                    out_j[n] = first + t
-                    out_d[n] = buf[t]
+                    out_i, out_j, out_d = _push(out_i, out_j, out_d, n, q, first + t, buf[t])
                     n += 1
     return out_i[:n], out_j[:n], out_d[:n]
 
@@ -251,13 +252,7 @@ def nearest_brute_block(codes, queries, k, out_i, out_d, old_kth_d, old_kth_i, e
                     if d < old_kth_d[j] or (d == old_kth_d[j] and q < old_kth_i[j]):
                         if j == q:
                             continue
-                        if hits == hit_a.shape[0]:
-                            hit_a = _grow(hit_a, hits)
-                            hit_b = _grow(hit_b, hits)
-                            hit_d = _grow(hit_d, hits)
-                        hit_a[hits] = j
-                        hit_b[hits] = q
-                        hit_d[hits] = d
+                        hit_a, hit_b, hit_d = _push(hit_a, hit_b, hit_d, hits, j, q, d)
                         hits += 1
         out_i[row, :] = best_i
         out_d[row, :] = best_d
@@ -277,12 +272,6 @@ def pairs_against_block(codes, queries, radius):
         for j in range(codes.shape[0]):
             d = popcount(code ^ codes[j])
             if d <= radius and j != q:
-                if n == out_i.shape[0]:
-                    out_i = _grow(out_i, n)
-                    out_j = _grow(out_j, n)
-                    out_d = _grow(out_d, n)
-                out_i[n] = q
-                out_j[n] = j
-                out_d[n] = d
+                out_i, out_j, out_d = _push(out_i, out_j, out_d, n, q, j, d)
                 n += 1
     return out_i[:n], out_j[:n], out_d[:n]
