@@ -395,3 +395,15 @@ def test_package_data_ships_templates_and_static():
     assert (package / "templates" / "cattags" / "gallery.html").exists()
     assert (package / "static" / "cattags.css").exists()
     assert shutil.which  # keeps the import honest for tools
+
+
+@pytest.mark.asyncio
+async def test_without_the_thumbnails_folder_moves_are_refused_and_thumbnails_still_render(cats_db):
+    shutil.move(cats_db.parent / "thumbs", cats_db.parent / "elsewhere")
+    ds = make([cats_db])
+    image_id = rows(cats_db, "select id from images limit 1")[0][0]
+    page = await ds.client.get("/cats/images", cookies=cookies_for(ds, ROOT))
+    assert IMG.search(page.text) and 'name="folder"' not in page.text
+    assert "thumbnails folder is not on this server" in page.text
+    refused = await move(ds, ROOT, [image_id], "keep")
+    assert refused.status_code == 403 and "not available" in refused.json()["message"]
