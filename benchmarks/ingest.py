@@ -166,14 +166,20 @@ def main() -> None:
             results["rerun"].append(timed("rerun", ingest, root, db, thumbs, workers=workers))
 
     t = {name: statistics.median(values) for name, values in results.items()}
+    best = {name: min(values) for name, values in results.items()}
     print()
-    print(f"{'step':<10}{'seconds':>10}{'images/s':>10}{'CPU s':>10}")
+    print(f"{'step':<10}{'median s':>10}{'best s':>10}{'images/s':>10}{'CPU s':>10}")
     for name, seconds in t.items():
         cpu = statistics.median(CPU[name])
-        print(f"{name:<10}{seconds:>10.2f}{len(files) / seconds:>10.1f}{cpu:>10.2f}")
+        print(
+            f"{name:<10}{seconds:>10.2f}{best[name]:>10.2f}{len(files) / seconds:>10.1f}{cpu:>10.2f}"
+        )
     print()
     print(f"ingest vs baseline: {t['baseline'] / t['ingest']:.2f}x faster")
-    print(f"ingest vs floor:    {t['ingest'] / t['floor']:.2f}x the floor (target <= 1.3)")
+    print(
+        f"ingest vs floor:    {t['ingest'] / t['floor']:.2f}x the floor (target <= 1.3);"
+        f" best of each: {best['ingest'] / best['floor']:.2f}x"
+    )
     print(f"rerun vs ingest:    {t['ingest'] / t['rerun']:.1f}x faster (target >= 20)")
     print(f"best possible vs baseline: {t['baseline'] / t['floor']:.2f}x (baseline / floor)")
 
