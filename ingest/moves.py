@@ -11,8 +11,8 @@ from pathlib import Path, PurePosixPath
 from sqlite_utils import Database
 
 from .errors import FolderOutsideRoot
-from .sync import next_batch, save_move
-from .tags import refresh_tags_column
+from .store import utc_now
+from .tags import refresh_tags_column, save_tags, tags_from_path
 from .thumbnails import thumbnail_name
 
 MAX_COMPONENT_BYTES = 255  # the longest file name most file systems allow
@@ -45,6 +45,24 @@ def safe_folder(root: Path, folder: str) -> str:
     if target != real_root and not target.startswith(real_root + os.sep):
         raise FolderOutsideRoot("that folder leads outside the thumbnails root")
     return clean
+
+
+def save_move(
+    db: Database, image_id: str, from_folder: str, to_folder: str, actor: str, batch: int
+) -> None:
+    """Record a thumbnail's new folder, add its folder tags, log the move."""
+    db.execute("UPDATE images SET folder = ? WHERE id = ?", [to_folder, image_id])
+    save_tags(db, image_id, tags_from_path(to_folder), "folder")
+    db.execute(
+        "INSERT INTO moves (image_id, from_folder, to_folder, actor, at, batch)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        [image_id, from_folder, to_folder, actor, utc_now(), batch],
+    )
+
+
+def next_batch(db: Database) -> int:
+    """A new batch number for the moves of one action."""
+    return db.execute("SELECT coalesce(max(batch), 0) + 1 FROM moves").fetchone()[0]
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from sqlite_utils import Database
 
 from . import kernels
 from .errors import CattagsError
-from .pairs import _blocks, _run, find_nearest, find_pairs
+from .pairs import find_nearest, find_pairs, query_blocks, run_tasks
 from .parallel import default_workers
 from .store import read_settings, save_settings
 
@@ -211,9 +211,9 @@ def _save_new_neighbours(db, ids, position, whash, k, new, workers) -> None:
             kth_i,
             True,
         )
-        for a, b in _blocks(len(new), workers)
+        for a, b in query_blocks(len(new), workers)
     ]
-    hits = _run(tasks, workers)
+    hits = run_tasks(tasks, workers)
     changed: dict[int, list[tuple[int, int]]] = {}
     for old, query, d in (
         (int(a), int(b), int(c)) for part in hits for a, b, c in zip(*part, strict=True)
@@ -267,9 +267,9 @@ def _save_new_duplicates(db, ids, codes, rule: Rule, new, workers) -> None:
     for name in rule.hashes:
         tasks = [
             partial(kernels.pairs_against_block, codes[name], new[a:b], rule.candidate_radius)
-            for a, b in _blocks(len(new), workers)
+            for a, b in query_blocks(len(new), workers)
         ]
-        for part in _run(tasks, workers):
+        for part in run_tasks(tasks, workers):
             first.append(part[0])
             second.append(part[1])
     if first:

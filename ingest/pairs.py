@@ -17,6 +17,7 @@ from functools import cache, partial
 import numpy as np
 
 from . import kernels
+from .hashing import MASK64
 from .parallel import default_workers
 
 BRUTE_PAIRS_BELOW = 20_000  # codes: below this a scan beats building the index
@@ -32,11 +33,7 @@ def as_codes(hashes: Sequence[int] | np.ndarray) -> np.ndarray:
             return np.ascontiguousarray(hashes)
         if hashes.dtype == np.int64:
             return np.ascontiguousarray(hashes).view(np.uint64)
-    return np.array([int(h) & kernels_mask() for h in hashes], dtype=np.uint64)
-
-
-def kernels_mask() -> int:
-    return (1 << 64) - 1
+    return np.array([int(h) & MASK64 for h in hashes], dtype=np.uint64)
 
 
 @cache
@@ -86,13 +83,15 @@ def build_index(codes: np.ndarray) -> Index:
     return Index(keys, ids, sorted_codes, starts)
 
 
-def _blocks(n: int, workers: int) -> list[tuple[int, int]]:
+def query_blocks(n: int, workers: int) -> list[tuple[int, int]]:
+    """Split 0..n into even (start, stop) blocks, several per worker."""
     count = max(1, min(n, workers * BLOCKS_PER_WORKER))
     edges = np.linspace(0, n, count + 1).astype(np.int64)
     return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
 
 
-def _run(tasks, workers: int) -> list:
+def run_tasks(tasks, workers: int) -> list:
+    """Call each task (a kernel that releases the GIL) on `workers` threads."""
     if workers <= 1 or len(tasks) <= 1:
         return [task() for task in tasks]
     with ThreadPoolExecutor(workers) as pool:
@@ -132,7 +131,7 @@ def find_pairs(
         index = build_index(codes)
         masks, ends = masks_by_weight()
         thresholds = chunk_thresholds(radius)
-        key_blocks = _blocks(kernels.BUCKETS, workers)
+        key_blocks = query_blocks(kernels.BUCKETS, workers)
         tasks = [
             partial(
                 kernels.pairs_mih_block,
@@ -153,7 +152,7 @@ def find_pairs(
             if thresholds[c] >= 0
             for a, b in key_blocks
         ]
-    parts = _run(tasks, workers)
+    parts = run_tasks(tasks, workers)
     i = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, np.int64)
     j = np.concatenate([p[1] for p in parts]) if parts else np.empty(0, np.int64)
     d = np.concatenate([p[2] for p in parts]).astype(np.int64) if parts else np.empty(0, np.int64)
@@ -199,12 +198,11 @@ def find_nearest(
                 none,
                 True,
             )
-            for a, b in _blocks(n, workers)
+            for a, b in query_blocks(n, workers)
         ]
+        run_tasks(tasks, workers)
     else:
         _nearest_mih(codes, width, workers, best_i, best_d)
-        tasks = []
-    _run(tasks, workers)
     out_i[:, :width] = best_i
     out_d[:, :width] = best_d
     return out_i, np.where(out_i < 0, -1, out_d)
@@ -219,7 +217,7 @@ def _nearest_mih(codes, k, workers, best_i, best_d) -> None:
     best_d[:] = kernels.NO_DISTANCE
     best_i[:] = -1
     active = np.ones(codes.shape[0], dtype=np.bool_)
-    blocks = _blocks(codes.shape[0], workers)
+    blocks = query_blocks(codes.shape[0], workers)
     for s in range(kernels.CHUNK_BITS + 1):
         for c in range(kernels.CHUNKS):
             tasks = [
@@ -242,7 +240,7 @@ def _nearest_mih(codes, k, workers, best_i, best_d) -> None:
                 )
                 for a, b in blocks
             ]
-            _run(tasks, workers)
+            run_tasks(tasks, workers)
         active &= best_d[:, k - 1] > kernels.CHUNKS * (s + 1) - 1
         if not active.any():
             break

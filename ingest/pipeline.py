@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from .store import (
 from .tags import refresh_tags_column, save_tags, tags_from_path
 from .thumbnails import (
     DEFAULT_SIZE,
-    THUMBNAIL_NAME,
+    iter_thumbnail_files,
     sweep_temp_files,
     thumbnail_name,
     write_atomically,
@@ -325,14 +324,3 @@ class Run:
             "SELECT count(*) FROM files WHERE missing_since IS NOT NULL"
         ).fetchone()[0]
         return summary
-
-
-def iter_thumbnail_files(root: Path) -> Iterator[tuple[str, str]]:
-    """(folder, name) of every thumbnail file under root, folder relative ('' at the top)."""
-    for directory, dirs, files in os.walk(root):
-        dirs.sort()
-        folder = os.path.relpath(directory, root)
-        folder = "" if folder == "." else PurePosixPath(Path(folder)).as_posix()
-        for name in sorted(files):
-            if THUMBNAIL_NAME.match(name):
-                yield folder, name

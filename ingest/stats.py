@@ -23,7 +23,10 @@ class Stats:
 
 def collect_stats(db: Database) -> Stats:
     """Read the numbers from the database."""
-    one = lambda sql: db.execute(sql).fetchone()[0]  # noqa: E731
+
+    def one(sql: str) -> int:
+        return db.execute(sql).fetchone()[0]
+
     counts = {
         "images": one("SELECT count(*) FROM images"),
         "files": one("SELECT count(*) FROM files"),

@@ -9,10 +9,16 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from .hashing import hex_to_int64
-from .pipeline import iter_thumbnail_files
-from .store import require_settings, utc_now
+from .moves import next_batch, save_move
+from .store import require_settings
 from .tags import refresh_tags_column, save_tags, tags_from_path
-from .thumbnails import id_from_thumbnail_name, read_png_metadata, thumbnail_name, write_atomically
+from .thumbnails import (
+    id_from_thumbnail_name,
+    iter_thumbnail_files,
+    read_png_metadata,
+    thumbnail_name,
+    write_atomically,
+)
 
 SYNC_ACTOR = "cattags sync"  # the actor recorded for moves made in a file manager
 
@@ -82,24 +88,6 @@ def sync_thumbnails(db: Database, restore: bool = False) -> SyncReport:
                 write_atomically(root / folder / thumbnail_name(identity), png[0])
                 report.restored.append(identity)
     return report
-
-
-def save_move(
-    db: Database, image_id: str, from_folder: str, to_folder: str, actor: str, batch: int
-) -> None:
-    """Record a thumbnail's new folder, add its folder tags, log the move."""
-    db.execute("UPDATE images SET folder = ? WHERE id = ?", [to_folder, image_id])
-    save_tags(db, image_id, tags_from_path(to_folder), "folder")
-    db.execute(
-        "INSERT INTO moves (image_id, from_folder, to_folder, actor, at, batch)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        [image_id, from_folder, to_folder, actor, utc_now(), batch],
-    )
-
-
-def next_batch(db: Database) -> int:
-    """A new batch number for the moves of one action."""
-    return db.execute("SELECT coalesce(max(batch), 0) + 1 FROM moves").fetchone()[0]
 
 
 def recreate_row(db: Database, path: Path, identity: str, folder: str) -> bool:

@@ -6,6 +6,7 @@ import io
 import json
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -131,3 +132,14 @@ def sweep_temp_files(root: Path) -> int:
                 os.unlink(os.path.join(directory, name))
                 removed += 1
     return removed
+
+
+def iter_thumbnail_files(root: Path) -> Iterator[tuple[str, str]]:
+    """(folder, name) of every thumbnail file under root, folder relative ('' at the top)."""
+    for directory, dirs, files in os.walk(root):
+        dirs.sort()
+        folder = os.path.relpath(directory, root)
+        folder = "" if folder == "." else Path(folder).as_posix()
+        for name in sorted(files):
+            if THUMBNAIL_NAME.match(name):
+                yield folder, name

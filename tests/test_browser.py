@@ -2,7 +2,6 @@
 against a real `datasette serve` process."""
 
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -130,4 +129,3 @@ def test_moving_a_picture_through_the_page_as_root(served, page):
     assert (thumbs / "favourites/cosy" / f"{image_id}_.png").exists()
     assert not (thumbs / folder / f"{image_id}_.png").exists()
     assert rows(db, "select folder from images where id = ?", [image_id]) == [("favourites/cosy",)]
-    assert shutil.which(CHROMIUM)

@@ -339,12 +339,10 @@ async def test_serve_order_startup_then_app(cats_db):
     """`datasette serve` calls invoke_startup() before building the app."""
     ds = make([cats_db])
     await ds.invoke_startup()
-    assert ds.app() is not None
-    assert (
-        ds.get_jinja_environment(None).list_templates()
-        if hasattr(ds, "get_jinja_environment")
-        else ds.jinja_env.list_templates()
-    )
+    app = ds.app()  # lists every template: a loader that cannot would raise here
+    assert app is not None
+    page = await ds.client.get("/cats/images")
+    assert page.status_code == 200 and 'class="cattags-grid"' in page.text
 
 
 def free_port() -> int:
@@ -394,7 +392,6 @@ def test_package_data_ships_templates_and_static():
     package = Path(datasette_cattags.__file__).parent
     assert (package / "templates" / "cattags" / "gallery.html").exists()
     assert (package / "static" / "cattags.css").exists()
-    assert shutil.which  # keeps the import honest for tools
 
 
 @pytest.mark.asyncio
