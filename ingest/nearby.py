@@ -144,7 +144,8 @@ def save_nearby(
 
 def _save_all_neighbours(db, ids, whash, k, workers) -> None:
     db.execute("DELETE FROM neighbours")
-    db.execute("DELETE FROM pairs WHERE algorithm = 'whash'")
+    # near_duplicate = 0: a whash rule's pairs share the algorithm name.
+    db.execute("DELETE FROM pairs WHERE algorithm = 'whash' AND near_duplicate = 0")
     db.execute("UPDATE images SET nearest_id = NULL, nearest_distance = NULL")
     if len(ids) < 2:
         return
@@ -229,7 +230,8 @@ def _save_new_neighbours(db, ids, position, whash, k, new, workers) -> None:
     db.execute("DELETE FROM neighbours WHERE image_id IN (SELECT id FROM temp.affected)")
     _write_neighbours(db, ids, rows, index, distance)
     db.execute(
-        "DELETE FROM pairs WHERE algorithm = 'whash' AND (image_a IN (SELECT id FROM temp.affected)"
+        "DELETE FROM pairs WHERE algorithm = 'whash' AND near_duplicate = 0"
+        " AND (image_a IN (SELECT id FROM temp.affected)"
         " OR image_b IN (SELECT id FROM temp.affected))"
     )
     db.execute(

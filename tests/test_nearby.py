@@ -42,10 +42,11 @@ def nearby_snapshot(db: Path) -> dict[str, list]:
         conn.close()
 
 
-def test_adding_pictures_later_gives_the_same_result_as_all_at_once(cats, tmp_path):
+@pytest.mark.parametrize("rule", ["phash+dhash<=18", "whash<=10"])
+def test_adding_pictures_later_gives_the_same_result_as_all_at_once(cats, tmp_path, rule):
     everything = tmp_path / "everything"
     shutil.copytree(cats, everything)
-    ingest(everything, workers=2, neighbours=3)
+    ingest(everything, workers=2, neighbours=3, rule=rule)
     # The same pictures arriving in three batches.
     later = sorted(p for p in cats.rglob("*") if p.is_file())
     parked = tmp_path / "parked"
@@ -53,14 +54,14 @@ def test_adding_pictures_later_gives_the_same_result_as_all_at_once(cats, tmp_pa
         target = parked / path.relative_to(cats)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.move(path, target)
-    first = ingest(cats, workers=2, neighbours=3)
+    first = ingest(cats, workers=2, neighbours=3, rule=rule)
     assert first.nearby.full
     batches = [later[len(later) // 3 : 2 * len(later) // 3], later[2 * len(later) // 3 :]]
     for batch in batches:
         for path in batch:
             path.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(parked / path.relative_to(cats), path)
-        summary = ingest(cats, workers=2, neighbours=3)
+        summary = ingest(cats, workers=2, neighbours=3, rule=rule)
         assert not summary.nearby.full and 0 < summary.nearby.new < len(later)
     assert nearby_snapshot(cats / "cats.db") == nearby_snapshot(everything / "everything.db")
 
