@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from .errors import UnreadableImage
-from .hashing import hashes_from_working, hex_to_int64, whash_working_image
+from .hashing import hash_image, hex_to_int64
 from .thumbnails import encode_png, image_id, make_thumbnail
 
 # Pillow's own decompression-bomb limit (89.5 megapixels) is kept; its warning
@@ -132,7 +132,7 @@ def analyse_image(img: Image.Image, data: bytes, relative: str, size: int) -> An
     meta = describe(img)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # palette-transparency notes and the like
-        hashes = hashes_from_working(whash_working_image(img))
+        hashes = hash_image(img)
         thumb = make_thumbnail(img, size)
     identity = image_id(img.width, img.height, hashes.whash)
     text = {
