@@ -76,9 +76,17 @@ def _present(best_i, j):
 
 
 @njit(nogil=True, cache=True)
+def _first_chunk(difference, thresholds, chunk):
+    """True if no chunk before `chunk` meets its threshold for this XOR of two codes."""
+    for c in range(chunk):
+        part = (difference >> np.uint64(CHUNK_BITS * c)) & np.uint64(BUCKETS - 1)
+        if popcount(part) <= thresholds[c]:
+            return False
+    return True
+
+
+@njit(nogil=True, cache=True)
 def pairs_mih_block(
-    codes,
-    keys,
     ids,
     sorted_codes,
     starts,
@@ -90,13 +98,14 @@ def pairs_mih_block(
     key_lo,
     key_hi,
 ):
-    """Pairs within `radius` among queries whose `chunk` key is in key_lo..key_hi.
+    """Pairs within `radius` found through buckets `key` in key_lo..key_hi of `chunk`.
 
-    Queries that share a key probe the same buckets, so each probed bucket is
-    read once for the whole group. A pair is emitted once: from its smaller
-    index, by the first chunk whose threshold it meets (the generalised
+    Each unordered pair of buckets within the chunk's threshold is joined
+    once, from its smaller key (and a bucket with itself as a triangle), so
+    every candidate pair is checked once, not once from each side. A pair is
+    kept by the first chunk whose threshold it meets (the generalised
     pigeonhole principle makes some chunk meet it whenever the distance is
-    within the radius).
+    within the radius), so it is emitted exactly once.
     """
     out_i = np.empty(1024, dtype=np.int64)
     out_j = np.empty(1024, dtype=np.int64)
@@ -104,34 +113,83 @@ def pairs_mih_block(
     n = 0
     probes = mask_ends[thresholds[chunk] + 1] if thresholds[chunk] >= 0 else 0
     limit = np.uint64(radius)
+    codes = sorted_codes[chunk]
+    order = ids[chunk]
+    bounds = starts[chunk]
     for key in range(key_lo, key_hi):
-        group_lo, group_hi = starts[chunk, key], starts[chunk, key + 1]
-        if group_lo == group_hi:
+        a_lo, a_hi = bounds[key], bounds[key + 1]
+        if a_lo == a_hi:
             continue
         for m in range(probes):
             bucket = key ^ masks[m]
-            first, last = starts[chunk, bucket], starts[chunk, bucket + 1]
-            for qp in range(group_lo, group_hi):
-                code = sorted_codes[chunk, qp]
-                for p in range(first, last):
-                    # Distance first: "too far" is the common, well-predicted case.
-                    d = popcount(code ^ sorted_codes[chunk, p])
-                    if d > limit:
+            if bucket < key:
+                continue
+            # Buckets lie in key order, so every code of a later bucket comes
+            # after every code of this one; within one bucket, take p < y.
+            b_hi = bounds[bucket + 1]
+            for x in range(a_lo, a_hi, 4):
+                # Four codes against each candidate: one cheap test rejects most.
+                last = min(x + 4, a_hi) - 1
+                code0, code1 = codes[x], codes[min(x + 1, last)]
+                code2, code3 = codes[min(x + 2, last)], codes[last]
+                for y in range(x + 1 if bucket == key else bounds[bucket], b_hi):
+                    other = codes[y]
+                    if (
+                        popcount(code0 ^ other) > limit
+                        and popcount(code1 ^ other) > limit
+                        and popcount(code2 ^ other) > limit
+                        and popcount(code3 ^ other) > limit
+                    ):
                         continue
-                    q = ids[chunk, qp]
-                    j = ids[chunk, p]
-                    if j <= q:
-                        continue
-                    earlier = False
-                    for c in range(chunk):
-                        if popcount(np.uint64(keys[c, q] ^ keys[c, j])) <= thresholds[c]:
-                            earlier = True
-                            break
-                    if earlier:
-                        continue
-                    out_i, out_j, out_d = _push(out_i, out_j, out_d, n, q, j, d)
-                    n += 1
+                    for p in range(x, min(last + 1, y)):
+                        difference = codes[p] ^ other
+                        d = popcount(difference)
+                        if d > limit or not _first_chunk(difference, thresholds, chunk):
+                            continue
+                        a, b = order[p], order[y]
+                        if a > b:
+                            a, b = b, a
+                        out_i, out_j, out_d = _push(out_i, out_j, out_d, n, a, b, d)
+                        n += 1
     return out_i[:n], out_j[:n], out_d[:n]
+
+
+@njit(nogil=True, cache=True)
+def sort_pairs(out_i, out_j, out_d, n):
+    """Pairs (i, j, d) sorted by (i, j) in linear time: placed by i, then each
+    (short) run of one i sorted by j."""
+    starts = np.zeros(n + 1, dtype=np.int64)
+    for t in range(out_i.shape[0]):
+        starts[out_i[t] + 1] += 1
+    for v in range(n):
+        starts[v + 1] += starts[v]
+    fill = starts[:-1].copy()
+    sorted_i = np.empty_like(out_i)
+    sorted_j = np.empty_like(out_j)
+    sorted_d = np.empty_like(out_d)
+    for t in range(out_i.shape[0]):
+        pos = fill[out_i[t]]
+        fill[out_i[t]] += 1
+        sorted_i[pos] = out_i[t]
+        sorted_j[pos] = out_j[t]
+        sorted_d[pos] = out_d[t]
+    for v in range(n):
+        lo, hi = starts[v], starts[v + 1]
+        if hi - lo > 32:
+            order = np.argsort(sorted_j[lo:hi]) + lo
+            sorted_j[lo:hi] = sorted_j[order]
+            sorted_d[lo:hi] = sorted_d[order]
+        else:  # insertion sort: runs are mostly a few pairs long
+            for t in range(lo + 1, hi):
+                j, d = sorted_j[t], sorted_d[t]
+                pos = t
+                while pos > lo and sorted_j[pos - 1] > j:
+                    sorted_j[pos] = sorted_j[pos - 1]
+                    sorted_d[pos] = sorted_d[pos - 1]
+                    pos -= 1
+                sorted_j[pos] = j
+                sorted_d[pos] = d
+    return sorted_i, sorted_j, sorted_d
 
 
 @njit(nogil=True, cache=True)

@@ -74,9 +74,9 @@ def build_index(codes: np.ndarray) -> Index:
     sorted_codes = np.empty((kernels.CHUNKS, n), dtype=np.uint64)
     starts = np.zeros((kernels.CHUNKS, kernels.BUCKETS + 1), dtype=np.int64)
     for c in range(kernels.CHUNKS):
-        key = ((codes >> np.uint64(kernels.CHUNK_BITS * c)) & np.uint64(0xFFFF)).astype(np.int64)
+        key = ((codes >> np.uint64(kernels.CHUNK_BITS * c)) & np.uint64(0xFFFF)).astype(np.uint16)
         keys[c] = key
-        order = np.argsort(key, kind="stable")
+        order = np.argsort(key, kind="stable")  # a radix sort for 16-bit keys
         ids[c] = order
         sorted_codes[c] = codes[order]
         np.cumsum(np.bincount(key, minlength=kernels.BUCKETS), out=starts[c, 1:])
@@ -135,8 +135,6 @@ def find_pairs(
         tasks = [
             partial(
                 kernels.pairs_mih_block,
-                codes,
-                index.keys,
                 index.ids,
                 index.sorted_codes,
                 index.starts,
@@ -156,8 +154,7 @@ def find_pairs(
     i = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, np.int64)
     j = np.concatenate([p[1] for p in parts]) if parts else np.empty(0, np.int64)
     d = np.concatenate([p[2] for p in parts]).astype(np.int64) if parts else np.empty(0, np.int64)
-    order = np.lexsort((j, i))
-    return i[order], j[order], d[order]
+    return kernels.sort_pairs(i, j, d, n)
 
 
 def find_nearest(

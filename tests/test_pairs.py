@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.pairs import chunk_thresholds, find_nearest, find_pairs
+from ingest.pairs import chunk_thresholds, find_nearest, find_pairs, numpy_pairs
 
 U64 = st.integers(min_value=0, max_value=(1 << 64) - 1)
 TOP_BIT = 1 << 63
@@ -92,3 +92,22 @@ def test_signed_and_unsigned_views_agree():
 def test_chunk_thresholds_satisfy_the_pigeonhole_bound(radius):
     t = chunk_thresholds(radius)
     assert (t + 1).sum() >= radius + 1 and t.max() - t.min() <= 1
+
+
+@pytest.mark.parametrize("radius", [2, 7, 10, 13])
+def test_crowded_buckets_equal_brute_force(radius):
+    """Codes around a few centres fill buckets with many codes each (and sizes
+    that are not multiples of the kernel's group of four)."""
+    rng = np.random.default_rng(radius)
+    centres = rng.integers(0, 2**64, 6, dtype=np.uint64)
+    codes = centres[rng.integers(0, 6, 1_501)]
+    for _ in range(6):
+        flip = np.uint64(1) << rng.integers(0, 64, codes.size).astype(np.uint64)
+        codes ^= np.where(rng.random(codes.size) < 0.5, flip, np.uint64(0))
+    expected = numpy_pairs(codes, radius)
+    order = np.lexsort((expected[1], expected[0]))
+    for workers in (1, 2):
+        got = find_pairs(codes, radius, workers=workers, method="mih")
+        assert len(got[0]) > 1_000
+        for a, b in zip(got, expected, strict=True):
+            assert (a == b[order]).all()
