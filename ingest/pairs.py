@@ -206,9 +206,12 @@ def find_nearest(
 
 
 def _nearest_mih(codes, k, workers, best_i, best_d) -> None:
-    """Ring search, level by level: after substring radius s in every chunk, all
-    codes within CHUNKS * (s + 1) - 1 bits are found, and queries whose k-th
-    distance is within that are done."""
+    """Ring search, level by level and chunk by chunk.
+
+    Once chunks 0..c are searched to substring radius s and the later ones to
+    s - 1, the generalised pigeonhole principle says every code within
+    CHUNKS * s + c bits has been found; queries whose k-th distance is within
+    that are done, without waiting for the rest of the level."""
     index = build_index(codes)
     masks, ends = masks_by_weight()
     best_d[:] = kernels.NO_DISTANCE
@@ -238,9 +241,9 @@ def _nearest_mih(codes, k, workers, best_i, best_d) -> None:
                 for a, b in blocks
             ]
             run_tasks(tasks, workers)
-        active &= best_d[:, k - 1] > kernels.CHUNKS * (s + 1) - 1
-        if not active.any():
-            break
+            active &= best_d[:, k - 1] > kernels.CHUNKS * s + c
+            if not active.any():
+                return
 
 
 def numpy_pairs(codes: np.ndarray, max_distance: int, block: int = 512):
