@@ -53,9 +53,10 @@ def whash_from_working(gray: Image.Image) -> str:
     pixels = np.asarray(gray)
     side = pixels.shape[0]
     block = side // HASH_SIZE
-    # Rows of blocks first (contiguous, fast), then blocks within each row.
-    rows = pixels.reshape(HASH_SIZE, block, side).sum(axis=1, dtype=np.int64)
-    flat = rows.reshape(HASH_SIZE, HASH_SIZE, block).sum(axis=2).ravel()
+    # Rows of blocks first (contiguous, fast; a column of one block row is at
+    # most side / 8 pixels of 8 bits, far below 2^32), then blocks within a row.
+    rows = np.add.reduce(pixels.reshape(HASH_SIZE, block, side), axis=1, dtype=np.uint32)
+    flat = rows.reshape(HASH_SIZE, HASH_SIZE, block).sum(axis=2, dtype=np.int64).ravel()
     middle = np.partition(flat, (31, 32))
     below, above = middle[31], middle[32]
     if below == above:

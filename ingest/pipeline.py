@@ -14,6 +14,7 @@ from .analyse import Analysis, Failure, analyse_file
 from .errors import CattagsError
 from .nearby import NearbySummary, save_nearby
 from .parallel import default_workers, iter_map
+from .pixels import warm_up
 from .scanning import ScanItem, ScanProblem, Skipped, SourceFile, iter_source_files
 from .store import (
     clear_errors,
@@ -137,6 +138,7 @@ def ingest(
     scan = iter_source_files(where.source, where.excluded())
     analyse = functools.partial(_analyse, size=size)
     workers = workers or default_workers()
+    warm_up()  # before the workers fork, so that they start warm
     for file, result in iter_map(analyse, run.to_analyse(scan), workers):
         run.save(file, result)
     summary = run.finish()

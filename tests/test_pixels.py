@@ -1,0 +1,45 @@
+"""Extrema read in place equal Pillow's getextrema(), whatever the picture."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ingest.analyse import extrema
+from ingest.pixels import fast_extrema, keep_pictures_in_one_block
+
+MODES = ["L", "LA", "RGB", "RGBA", "CMYK", "P", "1", "I;16", "I", "F", "YCbCr"]
+SIZES = [(1, 1), (3, 1), (1, 5), (7, 9), (16, 4), (33, 17), (640, 480)]
+
+
+def picture(mode: str, size: tuple[int, int], seed: int, spread: int) -> Image.Image:
+    """Random pixels in a narrow band of values (so extrema are not 0 and 255)."""
+    rng = np.random.default_rng(seed)
+    base = Image.fromarray(
+        rng.integers(100 - spread, 101 + spread, (size[1], size[0], 4), dtype=np.uint8), "RGBA"
+    )
+    return base.convert(mode)
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("size", SIZES)
+def test_extrema_equal_pillow(mode, size):
+    for seed, spread in ((1, 0), (2, 3), (3, 100)):
+        img = picture(mode, size, seed, spread)
+        assert extrema(img) == img.getextrema()
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB", "RGBA", "CMYK"])
+def test_the_fast_path_is_taken_and_sees_every_pixel(mode):
+    """One odd pixel anywhere, last one included, changes the answer."""
+    for x, y in ((0, 0), (131, 70), (132, 71)):
+        img = picture(mode, (133, 72), 5, 10)
+        img.putpixel((x, y), 255 if img.mode == "L" else (255,) * len(img.getbands()))
+        assert fast_extrema(img) == img.getextrema()
+
+
+def test_a_large_photo_is_read_in_place():
+    """Above Pillow's 16 MB block the picture is kept in one piece on request."""
+    keep_pictures_in_one_block()
+    img = picture("RGB", (2600, 2000), 7, 20)  # 20.8 MB of storage
+    img.putpixel((2599, 1999), (0, 255, 90))
+    assert fast_extrema(img) == img.getextrema() == ((0, 120), (80, 255), (80, 120))
