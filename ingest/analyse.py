@@ -18,8 +18,8 @@ from PIL import Image, UnidentifiedImageError
 
 from .errors import UnreadableImage
 from .hashing import hash_image, hex_to_int64
-from .pixels import fast_extrema, keep_pictures_in_one_block
-from .thumbnails import encode_png, image_id, make_thumbnail
+from .pixels import fast_extrema, keep_pictures_in_one_block, survey
+from .thumbnails import encode_png, image_id, make_thumbnail, thumbnail_box
 
 # Pillow's own decompression-bomb limit (89.5 megapixels) is kept; its warning
 # (above the limit) is treated like its error (above twice the limit).
@@ -77,7 +77,7 @@ def decode(data: bytes) -> Image.Image:
     return img
 
 
-def describe(img: Image.Image) -> dict[str, object]:
+def describe(img: Image.Image, known_extrema: tuple | None = None) -> dict[str, object]:
     """The prototype's metadata: format, mode, bands, extrema and XMP."""
     try:
         xmp: object = img.getxmp()
@@ -90,7 +90,7 @@ def describe(img: Image.Image) -> dict[str, object]:
         "format_description": img.format_description,
         "mode": img.mode,
         "bands": list(img.getbands()),
-        "extrema": extrema(img),
+        "extrema": extrema(img) if known_extrema is None else known_extrema,
         "xmp": xmp or None,
     }
 
@@ -134,11 +134,14 @@ def failure(stage: str, message: str, data: bytes | None) -> Failure:
 
 def analyse_image(img: Image.Image, data: bytes, relative: str, size: int) -> Analysis:
     """The Analysis of an already decoded picture."""
-    meta = describe(img)
+    # One pass over the pixels for the extrema and the thumbnail's first step.
+    found = survey(img, thumbnail_box(img.width, img.height, size))
+    meta = describe(img, found.extrema if found else None)
+    reduced = (found.reduced, found.factors) if found and found.reduced else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # palette-transparency notes and the like
         hashes = hash_image(img)
-        thumb = make_thumbnail(img, size)
+        thumb = make_thumbnail(img, size, reduced)
     identity = image_id(img.width, img.height, hashes.whash)
     text = {
         "filename": Path(relative).name,

@@ -2,19 +2,24 @@
 
 Pillow exports images through the Arrow C data interface (a stable, documented
 ABI): one buffer of 1 byte per pixel for single-band modes, 4 bytes per pixel
-otherwise. A numpy view of that buffer lets a compiled loop find each band's
-extrema in one pass, about 3x faster than Pillow's histogram, which is the
-other exact way. Whenever the export is not available (an older Pillow, an
-unusual mode, storage not in one piece) callers fall back to Pillow.
+otherwise. A numpy view of that buffer lets one compiled pass find each band's
+extrema (exact, about 3x faster than Pillow's histogram) and, for RGB and L
+photos, the box reduction a thumbnail starts from (what Pillow's `reduce`
+does), so the full-size picture is read once for both. Whenever the export is
+not available (an older Pillow, an unusual mode, storage not in one piece)
+callers fall back to Pillow.
 """
 
 from __future__ import annotations
 
 import ctypes
+from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
 from PIL import Image
+
+from .thumbnails import REDUCING_GAP
 
 # Where each band lives in Pillow's storage, for the modes read here.
 BAND_LANES: dict[str, tuple[int, ...]] = {
@@ -59,9 +64,9 @@ def keep_pictures_in_one_block() -> None:
 
 
 def storage(img: Image.Image) -> tuple[np.ndarray, object] | None:
-    """(bytes, owner): a read-only view of the picture's pixel storage and the
-    object that keeps it alive (hold it while using the view); None if Pillow
-    cannot export this picture."""
+    """(bytes, owner): a view of the picture's pixel storage (read it, never
+    write it) and the object that keeps it alive (hold it while using the
+    view); None if Pillow cannot export this picture."""
     if img.mode not in BAND_LANES or not hasattr(img, "__arrow_c_array__"):
         return None
     try:
@@ -78,44 +83,109 @@ def storage(img: Image.Image) -> tuple[np.ndarray, object] | None:
         return None
     size = img.width * img.height * per_pixel
     address = array.buffers[1] + array.offset
+    # Left writeable only because numba compiles loops over read-only arrays
+    # to slower code; nothing here ever writes to it.
     view = np.ctypeslib.as_array((ctypes.c_uint8 * size).from_address(address))
-    view.flags.writeable = False
     return view, owner
 
 
 @njit(nogil=True, cache=True)
-def _lane_extrema(data):
-    """Smallest and largest byte at each position modulo LANES (a compile-time
-    constant, so the inner loop becomes vector instructions)."""
+def _survey(data, width, height, per_pixel, factor_x, factor_y):
+    """Lane extrema of every byte, and the sums of factor_x x factor_y blocks
+    of pixels (edge blocks may be smaller), in one pass over the rows.
+    Factors of 0 mean extrema only."""
+    line = width * per_pixel
     low = np.full(LANES, 255, dtype=np.uint8)
     high = np.zeros(LANES, dtype=np.uint8)
-    whole = data.shape[0] // LANES * LANES
-    for start in range(0, whole, LANES):
-        for lane in range(LANES):
-            value = data[start + lane]
-            low[lane] = min(low[lane], value)
-            high[lane] = max(high[lane], value)
-    for position in range(whole, data.shape[0]):
-        lane = position - whole
-        low[lane] = min(low[lane], data[position])
-        high[lane] = max(high[lane], data[position])
-    return low, high
+    summing = factor_x > 0 and factor_y > 0
+    out_w = (width + factor_x - 1) // factor_x if summing else 0
+    out_h = (height + factor_y - 1) // factor_y if summing else 0
+    sums = np.zeros((out_h, out_w * per_pixel), dtype=np.uint32)
+    column = np.zeros(line if summing else 0, dtype=np.uint16)  # < 258 rows of bytes
+    rows_in_column = 0
+    whole = line // LANES * LANES  # rows start at lane 0: a multiple of 4 bytes
+    for y in range(height):
+        row = data[y * line : (y + 1) * line]
+        for start in range(0, whole, LANES):
+            for lane in range(LANES):
+                low[lane] = min(low[lane], row[start + lane])
+                high[lane] = max(high[lane], row[start + lane])
+        for position in range(whole, line):
+            low[position - whole] = min(low[position - whole], row[position])
+            high[position - whole] = max(high[position - whole], row[position])
+        if not summing:
+            continue
+        for position in range(line):  # the row is in the L1 cache by now
+            column[position] += row[position]
+        rows_in_column += 1
+        if (y + 1) % factor_y == 0 or y == height - 1 or rows_in_column == 257:
+            out = sums[y // factor_y]
+            for x in range(width):
+                target = (x // factor_x) * per_pixel
+                for band in range(per_pixel):
+                    out[target + band] += column[x * per_pixel + band]
+            column[:] = 0
+            rows_in_column = 0
+    return low, high, sums
+
+
+@dataclass
+class Survey:
+    """What one pass over a picture's pixels found."""
+
+    extrema: tuple  # equal to img.getextrema()
+    reduced: Image.Image | None  # the picture shrunk by whole factors (RGB and L only)
+    factors: tuple[int, int]  # (x, y): how many pixels each reduced pixel averages
+
+
+def survey(img: Image.Image, box: tuple[int, int] | None = None) -> Survey | None:
+    """Extrema of an L, RGB, RGBA or CMYK picture read in place and, given the
+    size `box` a thumbnail will have, the box reduction Pillow's
+    `resize(..., reducing_gap=2.0)` would start from. None when the picture
+    cannot be read in place."""
+    found = storage(img)
+    if found is None or img.width * img.height == 0:
+        return None
+    data, owner = found
+    per_pixel = 1 if img.mode == "L" else 4
+    factors = (1, 1)
+    if box is not None and img.mode in ("L", "RGB"):
+        factors = (
+            max(1, int(img.width / box[0] / REDUCING_GAP)),
+            max(1, int(img.height / box[1] / REDUCING_GAP)),
+        )
+    reducing = factors != (1, 1)
+    low, high, sums = _survey(
+        data, img.width, img.height, per_pixel, *(factors if reducing else (0, 0))
+    )
+    del data, owner  # the storage is not read past this point
+    low = low.reshape(-1, per_pixel).min(axis=0)
+    high = high.reshape(-1, per_pixel).max(axis=0)
+    bands = tuple((int(low[lane]), int(high[lane])) for lane in BAND_LANES[img.mode])
+    reduced = None
+    if reducing:
+        reduced = _averages(sums, img.width, img.height, per_pixel, factors)
+    return Survey(bands[0] if len(bands) == 1 else bands, reduced, factors)
+
+
+def _averages(sums, width, height, per_pixel, factors) -> Image.Image:
+    """The block sums as a picture of rounded block means."""
+    fx, fy = factors
+    cols = np.minimum(fx, width - np.arange(0, width, fx))  # pixels in each block column
+    rows = np.minimum(fy, height - np.arange(0, height, fy))
+    counts = (rows[:, None] * np.repeat(cols, per_pixel)[None, :]).astype(np.uint32)
+    means = ((sums + counts // 2) // counts).astype(np.uint8)
+    size = (len(cols), len(rows))
+    if per_pixel == 1:
+        return Image.frombytes("L", size, means.tobytes())
+    return Image.frombytes("RGB", size, means.tobytes(), "raw", "RGBX")
 
 
 def fast_extrema(img: Image.Image) -> tuple | None:
     """Equal to img.getextrema() for L, RGB, RGBA and CMYK pictures read in
     place; None when the picture cannot be read that way."""
-    found = storage(img)
-    if found is None or img.width * img.height == 0:
-        return None
-    data, owner = found
-    low, high = _lane_extrema(data)
-    del owner  # the view is not used past this point
-    per_pixel = 1 if img.mode == "L" else 4
-    low = low.reshape(-1, per_pixel).min(axis=0)
-    high = high.reshape(-1, per_pixel).max(axis=0)
-    bands = tuple((int(low[lane]), int(high[lane])) for lane in BAND_LANES[img.mode])
-    return bands[0] if len(bands) == 1 else bands
+    found = survey(img)
+    return None if found is None else found.extrema
 
 
 def warm_up() -> None:

@@ -5,7 +5,8 @@ import pytest
 from PIL import Image
 
 from ingest.analyse import extrema
-from ingest.pixels import fast_extrema, keep_pictures_in_one_block
+from ingest.pixels import fast_extrema, keep_pictures_in_one_block, survey
+from ingest.thumbnails import make_thumbnail, thumbnail_box
 
 MODES = ["L", "LA", "RGB", "RGBA", "CMYK", "P", "1", "I;16", "I", "F", "YCbCr"]
 SIZES = [(1, 1), (3, 1), (1, 5), (7, 9), (16, 4), (33, 17), (640, 480)]
@@ -43,3 +44,30 @@ def test_a_large_photo_is_read_in_place():
     img = picture("RGB", (2600, 2000), 7, 20)  # 20.8 MB of storage
     img.putpixel((2599, 1999), (0, 255, 90))
     assert fast_extrema(img) == img.getextrema() == ((0, 120), (80, 255), (80, 120))
+
+
+@pytest.mark.parametrize("mode", ["L", "RGB"])
+@pytest.mark.parametrize("size", [(2048, 1365), (1001, 999), (130, 3000), (5000, 40), (300, 200)])
+def test_one_pass_thumbnail_matches_pillows(mode, size):
+    """The block means equal Pillow's reduce() (to its rounding), so thumbnails
+    made from them look like Pillow's own; edge blocks that are cut short too."""
+    rng = np.random.default_rng(size[0])
+    gradient = np.add.outer(np.arange(size[1]) * 200 // size[1], np.arange(size[0]) * 50 // size[0])
+    noise = rng.integers(0, 6, (size[1], size[0], 3))
+    img = Image.fromarray((gradient[:, :, None] + noise).astype(np.uint8), "RGB").convert(mode)
+    box = thumbnail_box(*img.size, 64)
+    found = survey(img, box)
+    assert found.extrema == img.getextrema()
+    assert found.reduced is not None and found.factors != (1, 1)
+    expected = np.asarray(img.reduce(found.factors), dtype=int)
+    assert np.abs(np.asarray(found.reduced, dtype=int) - expected).max() <= 1
+    ours = np.asarray(make_thumbnail(img, 64, (found.reduced, found.factors)), dtype=int)
+    pillows = np.asarray(make_thumbnail(img, 64), dtype=int)
+    assert ours.shape == pillows.shape
+    assert np.abs(ours - pillows).max() <= 2 and np.abs(ours - pillows).mean() < 0.5
+
+
+def test_small_pictures_need_no_reduction():
+    img = picture("RGB", (100, 80), 9, 30)
+    found = survey(img, thumbnail_box(*img.size, 64))
+    assert found.reduced is None and found.extrema == img.getextrema()
