@@ -22,6 +22,8 @@ import imagehash
 import numpy as np
 from PIL import Image
 
+from .pixels import square_block_sums
+
 HASH_SIZE = 8  # 8x8 bits: the 16-hex-digit hashes the thumbnail names use
 MASK64 = (1 << 64) - 1
 HEX_HASH = re.compile(r"[0-9a-fA-F]{1,16}")  # what hamming() accepts as text
@@ -50,13 +52,12 @@ def whash_working_image(img: Image.Image) -> Image.Image:
 
 def whash_from_working(gray: Image.Image) -> str:
     """whash hex of a working image made by `whash_working_image`."""
-    pixels = np.asarray(gray)
-    side = pixels.shape[0]
-    block = side // HASH_SIZE
-    # Rows of blocks first (contiguous, fast; a column of one block row is at
-    # most side / 8 pixels of 8 bits, far below 2^32), then blocks within a row.
-    rows = np.add.reduce(pixels.reshape(HASH_SIZE, block, side), axis=1, dtype=np.uint32)
-    flat = rows.reshape(HASH_SIZE, HASH_SIZE, block).sum(axis=2, dtype=np.int64).ravel()
+    return whash_from_sums(gray, square_block_sums(gray, HASH_SIZE))
+
+
+def whash_from_sums(gray: Image.Image, sums: np.ndarray) -> str:
+    """whash hex from the 8x8 block sums of the working image `gray`."""
+    flat = sums.ravel()
     middle = np.partition(flat, (31, 32))
     below, above = middle[31], middle[32]
     if below == above:
@@ -89,11 +90,25 @@ def hash_image(img: Image.Image) -> Hashes:
 
 
 def hashes_from_working(gray: Image.Image) -> Hashes:
-    """All three hashes from the whash working picture."""
-    lanczos = Image.Resampling.LANCZOS
-    small = gray.resize((PHASH_SIDE, PHASH_SIDE), lanczos, reducing_gap=2.0)
+    """All three hashes from the whash working picture.
+
+    One pass sums its 64x64 blocks: their 8x8 totals give whash, their means
+    are the box reduction Pillow's `resize(..., reducing_gap=2.0)` starts
+    from, so the 32x32 picture phash and dhash use costs one small Lanczos.
+    """
+    side = gray.width
+    if side >= 2 * REDUCED_SIDE:
+        fine = square_block_sums(gray, REDUCED_SIDE)
+        step = REDUCED_SIDE // HASH_SIZE
+        coarse = fine.reshape(HASH_SIZE, step, HASH_SIZE, step).sum(axis=(1, 3))
+        area = (side // REDUCED_SIDE) ** 2
+        start = Image.fromarray(((fine + area // 2) // area).astype(np.uint8))
+    else:
+        coarse = square_block_sums(gray, HASH_SIZE)
+        start = gray
+    small = start.resize((PHASH_SIDE, PHASH_SIDE), Image.Resampling.LANCZOS)
     return Hashes(
-        whash=whash_from_working(gray),
+        whash=whash_from_sums(gray, coarse),
         phash=phash_from_small(small),
         dhash=dhash_from_small(small),
     )
@@ -107,6 +122,7 @@ def dct_rows(n: int, keep: int) -> np.ndarray:
 
 
 PHASH_SIDE = HASH_SIZE * 4  # imagehash's highfreq_factor of 4
+REDUCED_SIDE = PHASH_SIDE * 2  # Pillow's reducing gap of 2: box-reduce to 64, then Lanczos
 DCT_LOW = dct_rows(PHASH_SIDE, HASH_SIZE)
 
 

@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageFilter
 
 from ingest.analyse import extrema
-from ingest.pixels import fast_extrema, keep_pictures_in_one_block, survey
+from ingest.hashing import dhash_from_small, hashes_from_working, phash_from_small
+from ingest.pixels import fast_extrema, keep_pictures_in_one_block, square_block_sums, survey
 from ingest.thumbnails import make_thumbnail, thumbnail_box
 
 MODES = ["L", "LA", "RGB", "RGBA", "CMYK", "P", "1", "I;16", "I", "F", "YCbCr"]
@@ -71,3 +72,29 @@ def test_small_pictures_need_no_reduction():
     img = picture("RGB", (100, 80), 9, 30)
     found = survey(img, thumbnail_box(*img.size, 64))
     assert found.reduced is None and found.extrema == img.getextrema()
+
+
+@pytest.mark.parametrize("side", [8, 16, 64, 128, 1024])
+def test_square_block_sums_are_exact(side):
+    rng = np.random.default_rng(side)
+    pixels = rng.integers(0, 256, (side, side), dtype=np.uint8)
+    gray = Image.fromarray(pixels)
+    for count in (8, 64):
+        if side % count:
+            continue
+        block = side // count
+        expected = pixels.reshape(count, block, count, block).sum(axis=(1, 3), dtype=np.int64)
+        assert (square_block_sums(gray, count) == expected).all()
+
+
+def test_the_hashes_small_picture_is_pillows():
+    """phash and dhash start from Pillow's own 32x32 reduction of the working
+    picture (box-reduce to 64, then Lanczos), computed from the block sums."""
+    rng = np.random.default_rng(4)
+    for side in (128, 256, 1024):
+        noise = rng.integers(0, 256, (side, side), dtype=np.uint8)
+        gray = Image.fromarray(noise).filter(ImageFilter.GaussianBlur(side / 64))
+        small = gray.resize((32, 32), Image.Resampling.LANCZOS, reducing_gap=2.0)
+        expected = (phash_from_small(small), dhash_from_small(small))
+        got = hashes_from_working(gray)
+        assert (got.phash, got.dhash) == expected
