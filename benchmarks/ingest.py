@@ -180,6 +180,11 @@ def main() -> None:
         f"ingest vs floor:    {t['ingest'] / t['floor']:.2f}x the floor (target <= 1.3);"
         f" best of each: {best['ingest'] / best['floor']:.2f}x"
     )
+    paired = sorted(i / f for i, f in zip(results["ingest"], results["floor"], strict=True))
+    print(
+        f"same-round ratios:  {', '.join(f'{r:.2f}' for r in paired)}"
+        f" (ingest / floor of each round, which share the machine's state)"
+    )
     print(f"rerun vs ingest:    {t['ingest'] / t['rerun']:.1f}x faster (target >= 20)")
     print(f"best possible vs baseline: {t['baseline'] / t['floor']:.2f}x (baseline / floor)")
 

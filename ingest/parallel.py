@@ -13,7 +13,7 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 CHUNK = 4  # files per task: fewer round trips to the workers
-IN_FLIGHT_PER_WORKER = 3  # tasks queued per worker: every core busy, little memory
+IN_FLIGHT_PER_WORKER = 16  # tasks queued per worker: a slow one never idles the others
 
 
 def default_workers() -> int:
