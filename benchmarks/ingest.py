@@ -12,6 +12,11 @@ in benchmarks/data/. What is timed, wall clock, each on a cold pool:
   ingest    `cattags ingest` into a fresh database, every core
   rerun     `cattags ingest` again with nothing changed
 
+Output (the baseline's PNGs, ingest's database and thumbnails) goes to a
+scratch folder beside the corpus, on the photos' own disk, as a user's would
+(by default ingest writes into SOURCE/). On this machine /tmp costs ~0.6 ms
+of CPU per file created, against ~0.1 ms on the same disk elsewhere.
+
 Usage: python benchmarks/ingest.py [--count 300] [--repeat 1]
 """
 
@@ -155,12 +160,12 @@ def main() -> None:
         k: [] for k in ("baseline", "decode", "floor", "ingest", "rerun")
     }
     for _ in range(args.repeat):
-        with tempfile.TemporaryDirectory() as scratch:
+        with tempfile.TemporaryDirectory(dir=DATA) as scratch:
             out = Path(scratch)
             results["baseline"].append(timed("baseline", run_baseline, files, out))
         results["decode"].append(timed("decode", on_every_core, decode_one, files, workers))
         results["floor"].append(timed("floor", on_every_core, floor_one, files, workers))
-        with tempfile.TemporaryDirectory() as scratch:
+        with tempfile.TemporaryDirectory(dir=DATA) as scratch:
             db, thumbs = Path(scratch) / "cats.db", Path(scratch) / "thumbs"
             results["ingest"].append(timed("ingest", ingest, root, db, thumbs, workers=workers))
             results["rerun"].append(timed("rerun", ingest, root, db, thumbs, workers=workers))
