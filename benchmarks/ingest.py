@@ -14,8 +14,10 @@ in benchmarks/data/. What is timed, wall clock, each on a cold pool:
 
 Output (the baseline's PNGs, ingest's database and thumbnails) goes to a
 scratch folder beside the corpus, on the photos' own disk, as a user's would
-(by default ingest writes into SOURCE/). On this machine /tmp costs ~0.6 ms
-of CPU per file created, against ~0.1 ms on the same disk elsewhere.
+(by default ingest writes into SOURCE/). File system costs differ by place:
+on the machine of the README's figures, writing a thumbnail to a temporary
+name and renaming it took ~0.7 ms of CPU here and in /tmp, ~0.1 ms in
+another folder of the same disk.
 
 Usage: python benchmarks/ingest.py [--count 300] [--repeat 1]
 """
