@@ -22,8 +22,6 @@ import imagehash
 import numpy as np
 from PIL import Image
 
-from .pixels import square_block_sums
-
 HASH_SIZE = 8  # 8x8 bits: the 16-hex-digit hashes the thumbnail names use
 MASK64 = (1 << 64) - 1
 HEX_HASH = re.compile(r"[0-9a-fA-F]{1,16}")  # what hamming() accepts as text
@@ -48,6 +46,15 @@ def whash_working_image(img: Image.Image) -> Image.Image:
     """The grayscale power-of-two square that whash is defined on (one resize)."""
     scale = working_scale(*img.size)
     return img.convert("L").resize((scale, scale), Image.Resampling.LANCZOS)
+
+
+def square_block_sums(gray: Image.Image, count: int) -> np.ndarray:
+    """Exact sums of count x count blocks of a square working picture."""
+    # Imported here: processes that only need hamming() (the Datasette
+    # plugin) never load numba.
+    from .pixels import square_block_sums as compiled
+
+    return compiled(gray, count)
 
 
 def whash_from_working(gray: Image.Image) -> str:

@@ -404,3 +404,11 @@ async def test_without_the_thumbnails_folder_moves_are_refused_and_thumbnails_st
     assert "thumbnails folder is not on this server" in page.text
     refused = await move(ds, ROOT, [image_id], "keep")
     assert refused.status_code == 403 and "not available" in refused.json()["message"]
+
+
+def test_the_plugin_does_not_load_the_compiled_kernels():
+    """Datasette only needs hamming(): numba (half a second and tens of MB)
+    stays out of its process."""
+    code = "import sys, datasette_cattags; print('numba' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
