@@ -143,9 +143,9 @@ def _square_sums(data, side, count):
                 # Same-width types throughout, so the loop becomes vector code.
                 column[x] += np.uint32(row[x])
         for block_column in range(count):
-            total = np.uint32(0)
+            total = 0  # 64 bits: a block may hold more than 2^24 pixels
             for x in range(block_column * block, (block_column + 1) * block):
-                total += column[x]
+                total += np.int64(column[x])
             sums[block_row, block_column] = total
     return sums
 
