@@ -77,7 +77,7 @@ def decode(data: bytes) -> Image.Image:
     return img
 
 
-def describe(img: Image.Image, known_extrema: tuple | None = None) -> dict[str, object]:
+def describe(img: Image.Image, band_extrema: tuple) -> dict[str, object]:
     """The prototype's metadata: format, mode, bands, extrema and XMP."""
     try:
         xmp: object = img.getxmp()
@@ -90,17 +90,21 @@ def describe(img: Image.Image, known_extrema: tuple | None = None) -> dict[str, 
         "format_description": img.format_description,
         "mode": img.mode,
         "bands": list(img.getbands()),
-        "extrema": extrema(img) if known_extrema is None else known_extrema,
+        "extrema": band_extrema,
         "xmp": xmp or None,
     }
 
 
 def extrema(img: Image.Image) -> tuple:
-    """Equal to img.getextrema(): read in place where Pillow allows it, else for
-    8-bit pictures off one histogram pass (faster than Pillow's band copies)."""
+    """Equal to img.getextrema(): read in place where Pillow allows it, else
+    through Pillow."""
     fast = fast_extrema(img)
-    if fast is not None:
-        return fast
+    return fast if fast is not None else pillow_extrema(img)
+
+
+def pillow_extrema(img: Image.Image) -> tuple:
+    """Equal to img.getextrema(); for 8-bit pictures read off one histogram pass
+    (faster than Pillow's band-by-band copies)."""
     if img.mode not in EIGHT_BIT_MODES:
         return img.getextrema()
     counts = np.asarray(img.histogram()).reshape(-1, 256)
@@ -136,7 +140,7 @@ def analyse_image(img: Image.Image, data: bytes, relative: str, size: int) -> An
     """The Analysis of an already decoded picture."""
     # One pass over the pixels for the extrema and the thumbnail's first step.
     found = survey(img, thumbnail_box(img.width, img.height, size))
-    meta = describe(img, found.extrema if found else None)
+    meta = describe(img, found.extrema if found else pillow_extrema(img))
     reduced = (found.reduced, found.factors) if found and found.reduced else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # palette-transparency notes and the like
