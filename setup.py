@@ -21,7 +21,7 @@ setup(
         "datasette": ["cattags = datasette_cattags"],
         "console_scripts": ["cattags = ingest.cli:cli"],
     },
-    python_requires=">=3.10",
+    python_requires=">=3.11",
     install_requires=[
         "datasette>=0.65",
         "sqlite-utils>=4.0",

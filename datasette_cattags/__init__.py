@@ -3,6 +3,7 @@ nearest cats, and moving pictures to folders for permitted users."""
 
 from __future__ import annotations
 
+import copy
 import json
 
 from datasette import hookimpl
@@ -11,14 +12,31 @@ from jinja2 import ChoiceLoader, DictLoader
 
 from ingest.store import register_functions
 
-from .caching import wrap_gallery_without_suggestions, wrap_thumbnail_caching
 from .cells import render_thumbnail_cell
-from .compat import IS_V1, add_queries, allow_sql, move_action, set_default_table_config
+from .compat import (
+    IS_V1,
+    add_queries,
+    allow_sql,
+    deny_sql,
+    move_action,
+    set_default_table_config,
+)
 from .detect import PLUGIN, known_library_names
 from .facets import TagsFacet
+from .middleware import (
+    wrap_bounded_writes,
+    wrap_gallery_without_suggestions,
+    wrap_thumbnail_caching,
+)
 from .page import page_context
-from .permissions import MOVE, allowed_by_config, databases_allowing
-from .queries import similar_queries
+from .permissions import (
+    MOVE,
+    allowed_by_config,
+    can_view_images,
+    databases_allowing,
+    databases_hiding_images,
+)
+from .queries import SIMILAR, similar_queries
 from .views import move_view, thumb_view, undo_view
 
 
@@ -59,13 +77,13 @@ def register_routes():
 
 @hookimpl
 def prepare_jinja2_environment(env, datasette):
-    """Gallery and row templates for the images table of every database.
+    """Gallery and row templates for the images table of cattags databases.
 
     Appended after the existing loader, so a user's own template still wins;
     a DictLoader can list its templates, which `datasette serve` needs.
     """
     templates = {}
-    for name in datasette.databases:
+    for name in known_library_names(datasette):
         db, table = to_css_class(name), to_css_class("images")
         templates[f"_table-{db}-{table}.html"] = GALLERY
         templates[f"row-{db}-{table}.html"] = ROW
@@ -75,6 +93,8 @@ def prepare_jinja2_environment(env, datasette):
 
 @hookimpl(tryfirst=True)
 def render_cell(row, value, column, table, database, datasette):
+    if database not in known_library_names(datasette):
+        return None  # another database: leave its cells alone
     return render_thumbnail_cell(datasette, row, value, column, table, database)
 
 
@@ -85,6 +105,8 @@ def extra_template_vars(template, database, table, view_name, request, datasette
 
 @hookimpl
 def extra_css_urls(template, database, table, datasette):
+    if database not in known_library_names(datasette):
+        return []
     if (
         table in ("images", "pairs", "neighbours", "files", "image_tags")
         or template == "query.html"
@@ -101,9 +123,10 @@ def register_facet_classes():
 @hookimpl
 def get_metadata(datasette, key, database, table):
     """Zero configuration: default facets for the images table of cattags databases."""
+    # A copy each time: Datasette 0.65 merges the user's metadata into it in place.
     return {
         "databases": {
-            name: {"tables": {"images": DEFAULT_TABLE_CONFIG}}
+            name: {"tables": {"images": copy.deepcopy(DEFAULT_TABLE_CONFIG)}}
             for name in known_library_names(datasette)
         }
     }
@@ -123,7 +146,15 @@ def register_actions(datasette):
 
 @hookimpl
 def permission_resources_sql(datasette, actor, action):
-    """1.0: the allow_move block of the plugin configuration (root comes from --root)."""
+    """1.0: the allow_move block of the plugin configuration (root comes from
+    --root); the similar-images query hidden from whoever may not see images."""
+    if action == "view-query":
+
+        async def hide_similar():
+            hidden = await databases_hiding_images(datasette, actor)
+            return deny_sql(hidden, SIMILAR, "the images table is not visible to this actor")
+
+        return hide_similar
     if action != MOVE or not actor:
         return None
     return allow_sql(databases_allowing(datasette, actor), "allow_move in datasette-cattags config")
@@ -131,7 +162,17 @@ def permission_resources_sql(datasette, actor, action):
 
 @hookimpl
 def permission_allowed(datasette, actor, action, resource):
-    """cattags-move: root, or whoever the allow_move block names; else no opinion."""
+    """0.65. cattags-move: root, or whoever the allow_move block names; the
+    similar-images query: only for those who may see the images table."""
+    if action == "view-query" and isinstance(resource, (tuple, list)):
+        database, query = resource
+        if query != SIMILAR or database not in known_library_names(datasette):
+            return None
+
+        async def similar_visible():
+            return None if await can_view_images(datasette, actor, database) else False
+
+        return similar_visible
     if action != MOVE:
         return None
     if actor and actor.get("id") == "root":
@@ -144,7 +185,8 @@ def permission_allowed(datasette, actor, action, resource):
 def asgi_wrapper(datasette):
     def wrap(app):
         names = lambda: known_library_names(datasette)  # noqa: E731
-        return wrap_thumbnail_caching(wrap_gallery_without_suggestions(app, names))
+        inner = wrap_gallery_without_suggestions(app, names)
+        return wrap_bounded_writes(wrap_thumbnail_caching(inner))
 
     return wrap
 
@@ -159,7 +201,7 @@ def startup(datasette):
             return
         for name in known_library_names(datasette):
             await add_queries(datasette, name, similar_queries(datasette, name))
-            set_default_table_config(datasette, name, "images", DEFAULT_TABLE_CONFIG)
+            set_default_table_config(datasette, name, "images", copy.deepcopy(DEFAULT_TABLE_CONFIG))
 
     return inner
 

@@ -63,6 +63,18 @@ def allow_sql(databases: list[str], reason: str):
     return PermissionSQL(sql=selects, params={**params, "reason": reason})
 
 
+def deny_sql(databases: list[str], child: str, reason: str):
+    """1.0 permission SQL denying an action on one child (a query) of these databases."""
+    if not databases:
+        return None
+    selects = " UNION ALL ".join(
+        f"SELECT :db{n} AS parent, :child AS child, 0 AS allow, :reason AS reason"
+        for n in range(len(databases))
+    )
+    params = {f"db{n}": name for n, name in enumerate(databases)}
+    return PermissionSQL(sql=selects, params={**params, "child": child, "reason": reason})
+
+
 async def add_queries(datasette, database: str, queries: dict) -> None:
     """Register plugin queries on 1.0 (0.65 asks the canned_queries hook instead)."""
     for name, query in queries.items():

@@ -7,6 +7,8 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest.store import path_from_setting
+
 REQUIRED_TABLES = {"images", "thumbnails", "settings", "image_tags"}
 IMAGE_ID = re.compile(r"^\d+x\d+_[0-9a-f]{16}$")  # "{w}x{h}_{whash}"
 PLUGIN = "datasette-cattags"
@@ -47,8 +49,12 @@ async def find_library(datasette, database: str) -> Library | None:
     rows = await db.execute("select key, value from settings")
     settings = {row["key"]: row["value"] for row in rows}
     config = plugin_settings(datasette, database)
-    root_text = config.get("thumbs_root") or settings.get("thumbs_root")
-    root = Path(root_text) if root_text else None
+    if config.get("thumbs_root"):
+        root: Path | None = Path(config["thumbs_root"])
+    elif settings.get("thumbs_root") and db.path:
+        root = path_from_setting(db.path, settings["thumbs_root"])
+    else:
+        root = None
     if root is not None and not root.is_dir():
         root = None
     return Library(database, root, db.is_mutable)

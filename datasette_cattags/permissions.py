@@ -9,7 +9,7 @@ from __future__ import annotations
 from datasette.utils import actor_matches_allow
 
 from .compat import allowed, can_view_table
-from .detect import plugin_settings
+from .detect import known_library_names, plugin_settings
 
 MOVE = "cattags-move"
 
@@ -37,3 +37,13 @@ async def can_view_images(datasette, actor, database: str) -> bool:
 def databases_allowing(datasette, actor) -> list[str]:
     """Attached databases whose plugin configuration lets this actor move."""
     return [name for name in datasette.databases if allowed_by_config(datasette, actor, name)]
+
+
+async def databases_hiding_images(datasette, actor) -> list[str]:
+    """cattags databases whose images table this actor may not see: the
+    plugin's own query over that table is hidden there too."""
+    return [
+        name
+        for name in known_library_names(datasette)
+        if not await can_view_images(datasette, actor, name)
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from .detect import known_library_names
 
+SIMILAR = "similar"  # the query's name: /{database}/similar
 SIMILAR_SQL = """select other.id, hamming(other.whash_int, this.whash_int) as whash_distance,
   hamming(other.phash_int, this.phash_int) + hamming(other.dhash_int, this.dhash_int)
     as phash_dhash_distance,
@@ -20,7 +21,7 @@ def similar_queries(datasette, database: str) -> dict:
     if database not in known_library_names(datasette):
         return {}
     return {
-        "similar": {
+        SIMILAR: {
             "sql": SIMILAR_SQL,
             "title": "Similar images",
             "description": "The pictures nearest to :id by whash, with their phash+dhash distance.",

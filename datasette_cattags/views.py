@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+import sqlite3
 from urllib.parse import parse_qsl, urlparse
 
 from datasette import Response
 from sqlite_utils import Database
 
-from ingest.errors import FolderOutsideRoot
-from ingest.moves import move_thumbnails, safe_folder, undo_last_batch
+from ingest.errors import FolderOutsideRoot, UnknownPicture
+from ingest.moves import move_to_folder, undo
 
 from .detect import Library, find_library, known_library_names
+from .middleware import IMMUTABLE_MARKER, YEAR
 from .permissions import can_move, can_view_images
 
-YEAR = 31_536_000  # seconds: versioned thumbnail URLs never change
 VERSION_LENGTH = 12  # hex digits of the PNG's sha256 used in ?v=
 
 
@@ -38,37 +39,39 @@ async def thumb_view(request, datasette):
     if row is None:
         return Response.text("No such thumbnail", status=404)
     etag = f'"{row["sha256"]}"'
-    version = request.args.get("v")
-    if version and row["sha256"].startswith(version):
-        cache = f"public, max-age={YEAR}, immutable"
-    else:
-        cache = "no-cache"  # revalidate with the ETag
-    headers = {"ETag": etag, "Cache-Control": cache, "X-Content-Type-Options": "nosniff"}
+    headers = {"ETag": etag, "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+    if request.args.get("v") == row["sha256"][:VERSION_LENGTH]:
+        # Only the current version's own URL may be kept for a year; the
+        # marker tells the caching wrapper so (it is never sent out).
+        headers["Cache-Control"] = f"public, max-age={YEAR}, immutable"
+        headers[IMMUTABLE_MARKER] = "1"
     if etag in request.headers.get("if-none-match", ""):
         return Response("", status=304, headers=headers)
     return Response(row["png"], content_type="image/png", headers=headers)
 
 
-def wants_json(request, form: list[tuple[str, str]]) -> bool:
+def wants_json(request, form: list[tuple[str, str]] = ()) -> bool:
     return "application/json" in request.headers.get("accept", "") or ("_json", "1") in form
 
 
 def answer(datasette, request, form, status: int, message: str, payload=None):
-    """JSON for scripts, a message and a redirect back for browsers."""
+    """JSON for scripts; for browsers, a message on the page they came from."""
     if wants_json(request, form):
         body = {"ok": status < 400, "message": message, **(payload or {})}
         return Response.json(body, status=status)
-    if status >= 400:
-        return Response.text(message, status=status)
-    datasette.add_message(request, message, datasette.INFO)
+    level = datasette.INFO if status < 400 else datasette.ERROR
+    datasette.add_message(request, message, level)
     return Response.redirect(back_to(datasette, request))
 
 
 def back_to(datasette, request) -> str:
-    """The page the form was on, if it is on this site; else the images table."""
+    """The page the form was on, if it is a page of this site; else the images table."""
     referer = urlparse(request.headers.get("referer", ""))
-    if referer.path and referer.netloc in ("", request.host):
-        return referer.path + (f"?{referer.query}" if referer.query else "")
+    path = referer.path
+    same_site = referer.netloc in ("", request.host) and referer.scheme in ("", "http", "https")
+    # "//evil.example/x" and "/\\evil.example" are other sites to a browser.
+    if same_site and path.startswith("/") and not path.startswith(("//", "/\\")):
+        return path + (f"?{referer.query}" if referer.query else "")
     return datasette.urls.table(request.url_vars["database"], "images")
 
 
@@ -85,16 +88,49 @@ async def refuse(datasette, request, library: Library | None) -> tuple[int, str]
     return None
 
 
+async def read_form(request) -> list[tuple[str, str]]:
+    """The urlencoded body (bounded and checked as UTF-8 by wrap_bounded_writes)."""
+    body = await request.post_body()
+    return parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True)
+
+
 async def read_write_request(request, datasette):
-    """(library, form fields, None) for a POST that may write, else (.., .., the answer)."""
+    """(library, form fields, None) for a POST that may write, else (.., .., the answer).
+
+    Permission first: nothing of the body is read for a request that may not write.
+    """
     if request.method != "POST":
         return None, [], Response.text("Use POST", status=405)
     library = await find_library(datasette, request.url_vars["database"])
-    form = parse_qsl((await request.post_body()).decode("utf-8"), keep_blank_values=True)
     refused = await refuse(datasette, request, library)
     if refused:
-        return library, form, answer(datasette, request, form, *refused)
-    return library, form, None
+        return library, [], answer(datasette, request, [], *refused)
+    return library, await read_form(request), None
+
+
+async def write(datasette, request, form, library: Library, change):
+    """Run `change(db)` on the write connection; (moves, None) or (None, the answer)."""
+    db = datasette.get_database(library.database)
+    try:
+        moves = await db.execute_write_fn(lambda conn: change(Database(conn)), block=True)
+    except FolderOutsideRoot as error:
+        return None, answer(datasette, request, form, 400, f"Invalid folder: {error}")
+    except UnknownPicture as error:
+        return None, answer(datasette, request, form, 404, f"Nothing moved: {error}")
+    except sqlite3.OperationalError as error:
+        if "locked" not in str(error) and "busy" not in str(error):
+            raise
+        message = "The database is busy (another program is writing to it): try again shortly"
+        return None, answer(datasette, request, form, 503, message)
+    except OSError as error:
+        return None, answer(
+            datasette, request, form, 500, f"Nothing moved: {error.strerror or error}"
+        )
+    return moves, None
+
+
+def pictures(count: int) -> str:
+    return f"{count} picture{'s' if count != 1 else ''}"
 
 
 async def move_view(request, datasette):
@@ -102,55 +138,44 @@ async def move_view(request, datasette):
     library, form, refusal = await read_write_request(request, datasette)
     if refusal:
         return refusal
-    image_ids = list(dict.fromkeys(value for key, value in form if key == "image_id"))
+    image_ids = [value for key, value in form if key == "image_id"]
     folder = next((value for key, value in reversed(form) if key == "folder"), None)
     if not image_ids or folder is None:
         return answer(
             datasette, request, form, 400, "Say which pictures (image_id) and where (folder)"
         )
-    try:
-        folder = safe_folder(library.thumbs_root, folder)
-    except FolderOutsideRoot as error:
-        return answer(datasette, request, form, 400, f"Invalid folder: {error}")
-    db = datasette.get_database(library.database)
-    marks = ",".join("?" * len(image_ids))
-    known = {
-        r[0] for r in await db.execute(f"select id from images where id in ({marks})", image_ids)
-    }
-    unknown = [i for i in image_ids if i not in known]
-    if unknown:
-        return answer(datasette, request, form, 404, f"No such picture: {', '.join(unknown)}")
     actor = str((request.actor or {}).get("id"))
-
-    def write(conn):
-        return move_thumbnails(
-            Database(conn), library.thumbs_root, [(i, folder) for i in image_ids], actor
-        )
-
-    try:
-        moves = await db.execute_write_fn(write, block=True)
-    except OSError as error:
-        return answer(datasette, request, form, 500, f"Nothing moved: {error.strerror or error}")
-    where = folder or "the thumbnails root"
-    message = f"Moved {len(moves)} picture{'s' if len(moves) != 1 else ''} to {where}"
-    payload = {"moved": [m.image_id for m in moves], "folder": folder}
+    moves, failed = await write(
+        datasette,
+        request,
+        form,
+        library,
+        lambda db: move_to_folder(db, library.thumbs_root, image_ids, folder, actor),
+    )
+    if failed:
+        return failed
+    where = (moves[0].to_folder if moves else folder.strip()) or "the thumbnails root"
+    message = f"Moved {pictures(len(moves))} to {where}"
+    payload = {
+        "moved": [m.image_id for m in moves],
+        "folder": moves[0].to_folder if moves else None,
+    }
     return answer(datasette, request, form, 200, message, payload)
 
 
 async def undo_view(request, datasette):
-    """POST /{database}/-/cattags/undo: put back the pictures of the last move."""
+    """POST /{database}/-/cattags/undo: reverse this user's latest move not yet undone."""
     library, form, refusal = await read_write_request(request, datasette)
     if refusal:
         return refusal
     actor = str((request.actor or {}).get("id"))
-    db = datasette.get_database(library.database)
-    try:
-        moves = await db.execute_write_fn(
-            lambda conn: undo_last_batch(Database(conn), library.thumbs_root, actor), block=True
-        )
-    except OSError as error:
-        return answer(datasette, request, form, 500, f"Nothing moved: {error.strerror or error}")
+    moves, failed = await write(
+        datasette, request, form, library, lambda db: undo(db, library.thumbs_root, actor)
+    )
+    if failed:
+        return failed
     if not moves:
         return answer(datasette, request, form, 200, "Nothing to undo", {"moved": []})
-    message = f"Put {len(moves)} picture{'s' if len(moves) != 1 else ''} back"
-    return answer(datasette, request, form, 200, message, {"moved": [m.image_id for m in moves]})
+    message = f"Put {pictures(len(moves))} back"
+    payload = {"moved": [m.image_id for m in moves], "to": {m.image_id: m.to_folder for m in moves}}
+    return answer(datasette, request, form, 200, message, payload)

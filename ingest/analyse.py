@@ -26,6 +26,8 @@ from .thumbnails import encode_png, image_id, make_thumbnail, thumbnail_box
 PNG_KEYS = {"extrema": "extremes"}  # the prototype's names for the text chunks
 EIGHT_BIT_MODES = {"1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "LAB", "HSV"}
 BOMB_ERRORS = (Image.DecompressionBombError, Image.DecompressionBombWarning)
+WHOLE_FILE_LIMIT = 64 * 1024 * 1024  # bytes: larger files are read in chunks, never whole
+CHUNK_BYTES = 1024 * 1024  # read size for the checksum of a large file
 
 
 @dataclass
@@ -49,22 +51,48 @@ class Failure:
     sha256: str | None = None
 
 
-def read_file(path: Path) -> bytes:
-    """The file's bytes, or UnreadableImage saying why not."""
+@dataclass(frozen=True)
+class Contents:
+    """A file's size and checksum, and what to decode: its bytes, or the path
+    itself when it is too large to hold in memory."""
+
+    size: int
+    sha256: str
+    source: bytes | Path
+
+
+def read_contents(path: Path) -> Contents:
+    """Size, checksum and something to decode, or UnreadableImage saying why not.
+
+    Files up to WHOLE_FILE_LIMIT are read once (checksum and decode from the
+    same bytes); larger ones are checksummed in chunks and decoded from disk,
+    so a 2 GB file never sits in memory.
+    """
     try:
-        return path.read_bytes()
+        size = path.stat().st_size
+        if size <= WHOLE_FILE_LIMIT:
+            data = path.read_bytes()
+            return Contents(len(data), hashlib.sha256(data).hexdigest(), data)
+        digest = hashlib.sha256()
+        size = 0
+        with open(path, "rb") as handle:
+            while chunk := handle.read(CHUNK_BYTES):
+                digest.update(chunk)
+                size += len(chunk)
+        return Contents(size, digest.hexdigest(), path)
     except OSError as error:
         raise UnreadableImage("read", f"cannot read the file: {error.strerror or error}") from error
 
 
-def decode(data: bytes) -> Image.Image:
+def decode(contents: Contents) -> Image.Image:
     """A fully decoded picture, or UnreadableImage saying why not."""
-    if not data:
+    if not contents.size:
         raise UnreadableImage("decode", "the file is empty")
+    source = contents.source
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
+            img = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
             img.load()
     except BOMB_ERRORS as error:
         raise UnreadableImage(
@@ -117,26 +145,26 @@ def pillow_extrema(img: Image.Image) -> tuple:
 
 def analyse_file(path: Path, relative: str, size: int) -> Analysis | Failure:
     """Hash, describe and thumbnail one file; a Failure instead of raising."""
-    data: bytes | None = None
+    contents: Contents | None = None
     keep_pictures_in_one_block()
     try:
-        data = read_file(path)
-        img = decode(data)
-        return analyse_image(img, data, relative, size)
+        contents = read_contents(path)
+        img = decode(contents)
+        return analyse_image(img, contents, relative, size)
     except UnreadableImage as error:
-        return failure(error.stage, error.message, data)
+        return failure(error.stage, error.message, contents)
     except Exception as error:  # noqa: BLE001 - recorded, never fatal to the run
-        return failure("analyse", f"{type(error).__name__}: {error}", data)
+        return failure("analyse", f"{type(error).__name__}: {error}", contents)
 
 
-def failure(stage: str, message: str, data: bytes | None) -> Failure:
+def failure(stage: str, message: str, contents: Contents | None) -> Failure:
     """A Failure carrying the file's size and checksum when it could be read."""
-    if data is None:
+    if contents is None:
         return Failure(stage, message)
-    return Failure(stage, message, len(data), hashlib.sha256(data).hexdigest())
+    return Failure(stage, message, contents.size, contents.sha256)
 
 
-def analyse_image(img: Image.Image, data: bytes, relative: str, size: int) -> Analysis:
+def analyse_image(img: Image.Image, contents: Contents, relative: str, size: int) -> Analysis:
     """The Analysis of an already decoded picture."""
     # One pass over the pixels for the extrema and the thumbnail's first step.
     found = survey(img, thumbnail_box(img.width, img.height, size))
@@ -173,8 +201,8 @@ def analyse_image(img: Image.Image, data: bytes, relative: str, size: int) -> An
         "thumb_height": thumb.height,
     }
     return Analysis(
-        bytes=len(data),
-        sha256=hashlib.sha256(data).hexdigest(),
+        bytes=contents.size,
+        sha256=contents.sha256,
         image=image,
         png=png,
         png_sha256=hashlib.sha256(png).hexdigest(),

@@ -20,3 +20,19 @@ class NotACattagsDatabase(CattagsError):
 
 class FolderOutsideRoot(CattagsError):
     """A folder name would leave the thumbnails root, or is not a safe name."""
+
+
+class NotAFolder(FolderOutsideRoot):
+    """A folder name that is an existing file."""
+
+
+class UnknownPicture(CattagsError):
+    """Image ids that are not in the database."""
+
+    def __init__(self, image_ids: list[str]):
+        super().__init__(f"no such picture: {', '.join(image_ids)}")
+        self.image_ids = image_ids
+
+
+class DatabaseBusy(CattagsError):
+    """Another program holds the database's write lock for too long."""

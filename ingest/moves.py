@@ -1,38 +1,50 @@
 """Moving thumbnails between folders: the one place that renames files, logs
-moves and adds folder tags, for `cattags sort` and the Datasette plugin."""
+moves, adds folder tags and undoes moves, for `cattags sort`, `cattags sync`
+and the Datasette plugin."""
 
 from __future__ import annotations
 
+import json
 import os
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from sqlite_utils import Database
 
-from .errors import FolderOutsideRoot
-from .store import utc_now
+from .errors import FolderOutsideRoot, NotAFolder, UnknownPicture
+from .store import utc_now, write_transaction
 from .tags import refresh_tags_column, save_tags, tags_from_path
 from .thumbnails import thumbnail_name
 
 MAX_COMPONENT_BYTES = 255  # the longest file name most file systems allow
+# Characters a folder name may not hold: controls, and the invisible ones
+# (bidi overrides, zero-width spaces, byte-order marks, line separators) that
+# make two different folders look the same.
+REFUSED_CATEGORIES = {"Cc": "control", "Cf": "invisible", "Zl": "line", "Zp": "paragraph"}
+UNDO_SUFFIX = " (undo)"  # appended to the actor of the moves an undo makes
 
 
 def safe_folder(root: Path, folder: str) -> str:
-    """A folder name from a user, normalised, or FolderOutsideRoot saying why not.
+    """A folder name from a user, normalised (NFC), or FolderOutsideRoot saying why not.
 
-    Relative, no '..', no NUL or control characters, no component over 255
-    bytes, and inside the thumbnails root once symlinks are resolved.
+    Relative, no '..', no control or invisible characters, no component over
+    255 bytes, not an existing file, and inside the thumbnails root once
+    symlinks are resolved.
     """
-    text = folder.strip().replace("\\", "/")
-    if any(unicodedata.category(ch) == "Cc" for ch in text):
-        raise FolderOutsideRoot("folder names cannot contain control characters")
-    if (
-        text.startswith("/")
-        or PurePosixPath(text).is_absolute()
-        or (len(text) > 1 and text[1] == ":")
-    ):
+    text = unicodedata.normalize("NFC", folder.strip().replace("\\", "/"))
+    for ch in text:
+        kind = REFUSED_CATEGORIES.get(unicodedata.category(ch))
+        if kind:
+            raise FolderOutsideRoot(
+                f"folder names cannot contain {kind} characters (U+{ord(ch):04X})"
+            )
+    drive = os.name == "nt" and len(text) > 1 and text[1] == ":"
+    if text.startswith("/") or drive:
         raise FolderOutsideRoot("the folder must be relative to the thumbnails root")
+    if os.name == "nt" and ":" in text:
+        raise FolderOutsideRoot("folder names cannot contain ':' on Windows")
     parts = [part for part in text.split("/") if part not in ("", ".")]
     if ".." in parts:
         raise FolderOutsideRoot("'..' is not allowed in a folder name")
@@ -44,25 +56,13 @@ def safe_folder(root: Path, folder: str) -> str:
     target = os.path.realpath(os.path.join(real_root, clean))
     if target != real_root and not target.startswith(real_root + os.sep):
         raise FolderOutsideRoot("that folder leads outside the thumbnails root")
+    for depth in range(1, len(parts) + 1):
+        prefix = "/".join(parts[:depth])
+        if os.path.lexists(os.path.join(root, prefix)) and not os.path.isdir(
+            os.path.join(root, prefix)
+        ):
+            raise NotAFolder(f"'{prefix}' is a file, not a folder")
     return clean
-
-
-def save_move(
-    db: Database, image_id: str, from_folder: str, to_folder: str, actor: str, batch: int
-) -> None:
-    """Record a thumbnail's new folder, add its folder tags, log the move."""
-    db.execute("UPDATE images SET folder = ? WHERE id = ?", [to_folder, image_id])
-    save_tags(db, image_id, tags_from_path(to_folder), "folder")
-    db.execute(
-        "INSERT INTO moves (image_id, from_folder, to_folder, actor, at, batch)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        [image_id, from_folder, to_folder, actor, utc_now(), batch],
-    )
-
-
-def next_batch(db: Database) -> int:
-    """A new batch number for the moves of one action."""
-    return db.execute("SELECT coalesce(max(batch), 0) + 1 FROM moves").fetchone()[0]
 
 
 @dataclass(frozen=True)
@@ -74,30 +74,83 @@ class Move:
     to_folder: str
 
 
+def save_move(
+    db: Database, image_id: str, from_folder: str, to_folder: str, actor: str, batch: int
+) -> None:
+    """Record a thumbnail's new folder, add its folder tags, log the move with
+    the tags it added (which its undo takes back)."""
+    had = {
+        row[0] for row in db.execute("SELECT tag FROM image_tags WHERE image_id = ?", [image_id])
+    }
+    added = [tag for tag in dict.fromkeys(tags_from_path(to_folder)) if tag not in had]
+    db.execute("UPDATE images SET folder = ? WHERE id = ?", [to_folder, image_id])
+    save_tags(db, image_id, added, "folder")
+    db.execute(
+        "INSERT INTO moves (image_id, from_folder, to_folder, actor, at, batch, tags_added)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [image_id, from_folder, to_folder, actor, utc_now(), batch, json.dumps(added)],
+    )
+
+
+def next_batch(db: Database) -> int:
+    """A new batch number for the moves of one action."""
+    return db.execute("SELECT coalesce(max(batch), 0) + 1 FROM moves").fetchone()[0]
+
+
 def move_thumbnails(
     db: Database, root: Path, targets: list[tuple[str, str]], actor: str, dry_run: bool = False
 ) -> list[Move]:
-    """Move thumbnails to folders, all or nothing.
+    """Move thumbnails to folders, all or nothing; UnknownPicture if an id is unknown.
 
-    Rows change first, files are renamed last inside the same transaction: if
-    a rename fails, the renames done so far are undone and no row changes.
     Folder names must already have passed `safe_folder`.
     """
+    moves, unknown = plan_moves(db, targets)
+    if unknown:
+        raise UnknownPicture(unknown)
+    if not dry_run:
+        apply_moves(db, root, moves, actor)
+    return moves
+
+
+def move_to_folder(
+    db: Database, root: Path, image_ids: list[str], folder: str, actor: str
+) -> list[Move]:
+    """The gallery's move: check the folder and the ids, then move, all or nothing."""
+    clean = safe_folder(root, folder)
+    return move_thumbnails(db, root, [(i, clean) for i in dict.fromkeys(image_ids)], actor)
+
+
+def plan_moves(db: Database, targets: list[tuple[str, str]]) -> tuple[list[Move], list[str]]:
+    """The moves that change something, and the ids that are not in the database."""
     moves: list[Move] = []
+    unknown: list[str] = []
     for image_id, folder in targets:
         row = db.execute("SELECT folder FROM images WHERE id = ?", [image_id]).fetchone()
         if row is None:
-            raise KeyError(image_id)
-        if row[0] != folder:
+            unknown.append(image_id)
+        elif row[0] != folder:
             moves.append(Move(image_id, row[0], folder))
-    if dry_run or not moves:
-        return moves
+    return moves, unknown
+
+
+def apply_moves(
+    db: Database,
+    root: Path,
+    moves: list[Move],
+    actor: str,
+    also: Callable[[int], None] | None = None,
+) -> None:
+    """Rows first, files last, in one write transaction: if a rename or the
+    commit fails, the renames done so far are undone and no row changes.
+    `also(batch)` runs inside the transaction before the files move."""
     done: list[tuple[Path, Path]] = []
     try:
-        with db.atomic():
+        with write_transaction(db):
             batch = next_batch(db)
             for move in moves:
                 save_move(db, move.image_id, move.from_folder, move.to_folder, actor, batch)
+            if also is not None:
+                also(batch)
             refresh_tags_column(db, [move.image_id for move in moves])
             for move in moves:
                 name = thumbnail_name(move.image_id)
@@ -110,17 +163,35 @@ def move_thumbnails(
         for source, target in reversed(done):
             os.replace(target, source)
         raise
-    return moves
 
 
-def undo_last_batch(db: Database, root: Path, actor: str) -> list[Move]:
-    """Put back every picture of the latest batch of moves (itself logged as a move)."""
-    row = db.execute("SELECT max(batch) FROM moves").fetchone()
-    if row is None or row[0] is None:
+def undo(db: Database, root: Path, actor: str) -> list[Move]:
+    """Reverse this actor's latest move not yet undone: each picture goes back
+    to its folder before that move and loses the tags that move added. Undo
+    again reverses the move before it. [] when there is nothing to undo."""
+    row = db.execute(
+        "SELECT max(batch) FROM moves WHERE actor = ? AND undone_by IS NULL", [actor]
+    ).fetchone()
+    if row[0] is None:
         return []
-    last = db.execute(
-        "SELECT image_id, from_folder FROM moves WHERE batch = ? ORDER BY id", [row[0]]
+    logged = db.execute(
+        "SELECT id, image_id, from_folder, tags_added FROM moves WHERE batch = ? ORDER BY id",
+        [row[0]],
     ).fetchall()
-    return move_thumbnails(
-        db, root, [(image_id, folder) for image_id, folder in last], f"{actor} (undo)"
-    )
+    moves, _gone = plan_moves(db, [(image_id, folder) for _, image_id, folder, _ in logged])
+
+    def take_back(batch: int) -> None:
+        marks = ",".join("?" * len(logged))
+        db.execute(
+            f"UPDATE moves SET undone_by = ? WHERE id IN ({marks})",
+            [batch, *(move_id for move_id, *_ in logged)],
+        )
+        for _, image_id, _folder, tags in logged:
+            db.conn.executemany(
+                "DELETE FROM image_tags WHERE image_id = ? AND tag = ? AND origin = 'folder'",
+                [(image_id, tag) for tag in json.loads(tags or "[]")],
+            )
+        refresh_tags_column(db, [image_id for _, image_id, *_ in logged])
+
+    apply_moves(db, root, moves, actor + UNDO_SUFFIX, also=take_back)
+    return moves

@@ -20,6 +20,7 @@ from .store import (
     clear_errors,
     close_database,
     open_database,
+    path_from_setting,
     read_settings,
     save_error,
     save_settings,
@@ -120,7 +121,9 @@ def ingest(
     db = open_database(where.database)
     stored = read_settings(db)
     if thumbs is None and "thumbs_root" in stored:
-        where = Locations(where.source, where.database, Path(stored["thumbs_root"]))
+        where = Locations(
+            where.source, where.database, path_from_setting(where.database, stored["thumbs_root"])
+        )
     size = size or int(stored.get("thumb_size", DEFAULT_SIZE))
     save_settings(
         db,
@@ -247,9 +250,17 @@ class Run:
         self, file: SourceFile, image_id: str | None, size: int | None, sha256: str | None
     ) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO files (path, image_id, bytes, mtime, sha256, missing_since)"
-            " VALUES (?, ?, ?, ?, ?, NULL)",
-            [file.relative, image_id, file.bytes if size is None else size, file.mtime, sha256],
+            "INSERT OR REPLACE INTO files"
+            " (path, image_id, bytes, mtime, sha256, missing_since, raw_path)"
+            " VALUES (?, ?, ?, ?, ?, NULL, ?)",
+            [
+                file.relative,
+                image_id,
+                file.bytes if size is None else size,
+                file.mtime,
+                sha256,
+                file.raw,
+            ],
         )
 
     def _save_image(self, result: Analysis) -> str:

@@ -20,14 +20,35 @@ def picture_suffixes() -> frozenset[str]:
     )
 
 
+def storable(relative: str) -> str:
+    """A relative path as text SQLite can store: names that are not UTF-8 (old
+    cameras, Latin-1 archives) keep every valid part and show each other byte
+    as `\\xNN`; `files.raw_path` keeps the exact bytes."""
+    try:
+        relative.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(relative).decode("utf-8", "backslashreplace")
+    return relative
+
+
+def raw_bytes(relative: str) -> bytes | None:
+    """The exact bytes of a path that is not UTF-8, else None."""
+    try:
+        relative.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(relative)
+    return None
+
+
 @dataclass(frozen=True)
 class SourceFile:
     """A file that looks like a picture."""
 
     path: Path
-    relative: str
+    relative: str  # relative to the source root, as stored (see `storable`)
     bytes: int
     mtime: int  # nanoseconds
+    raw: bytes | None = None  # the exact relative path, when it is not UTF-8
 
 
 @dataclass(frozen=True)
@@ -63,56 +84,75 @@ def iter_source_files(root: Path, exclude: frozenset[Path] = frozenset()) -> Ite
     """Every file under root, sorted by name, skipping `exclude` and hidden names.
 
     Symbolic links are followed; a link that loops, or a folder reached twice,
-    is reported as a ScanProblem instead of walking forever.
+    is reported as a ScanProblem instead of walking forever. The walk keeps
+    its own stack, so folders nested thousands deep are fine.
     """
     root = Path(root)
     suffixes = picture_suffixes()
-    excluded = {os.path.realpath(path) for path in exclude}
-    excluded_names = {Path(path).name for path in excluded}
-    visited: set[tuple[int, int]] = set()
+    paths = {os.path.realpath(path) for path in exclude}
+    excluded = Excluded(paths, {Path(path).name for path in paths})
     top = root.stat()
-    visited.add((top.st_dev, top.st_ino))
-    yield from _walk(root, "", suffixes, Excluded(excluded, excluded_names), visited)
+    visited: set[tuple[int, int]] = {(top.st_dev, top.st_ino)}
+    # Each frame: the entries of one folder still to look at, next one last.
+    stack: list[tuple[str, list[os.DirEntry]]] = []
+    problem = _push(stack, str(root), "")
+    if problem:
+        yield problem
+    while stack:
+        prefix, entries = stack[-1]
+        if not entries:
+            stack.pop()
+            continue
+        entry = entries.pop()
+        relative = f"{prefix}{entry.name}"
+        item = _classify(entry, relative, suffixes, excluded, visited)
+        if item == "folder":
+            problem = _push(stack, entry.path, relative + "/")
+            if problem:
+                yield problem
+        elif item is not None:
+            yield item
 
 
-def _walk(
-    folder: Path,
-    prefix: str,
+def _push(stack: list, folder: str, prefix: str) -> ScanProblem | None:
+    """Put a folder's entries on the stack, or say why it cannot be listed."""
+    try:
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=lambda entry: entry.name, reverse=True)
+    except OSError as error:
+        return ScanProblem(storable(prefix) or ".", f"cannot list the folder: {error.strerror}")
+    stack.append((prefix, entries))
+    return None
+
+
+def _classify(
+    entry: os.DirEntry,
+    relative: str,
     suffixes: frozenset[str],
     excluded: Excluded,
     visited: set[tuple[int, int]],
-) -> Iterator[ScanItem]:
+) -> ScanItem | str | None:
+    """What one entry is: a scan item, "folder" to walk into, or None to ignore."""
+    text = storable(relative)
+    if entry.name.startswith("."):
+        return None if entry.is_dir(follow_symlinks=False) else Skipped(text)
+    if excluded.contains(entry):
+        return None
     try:
-        entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+        info = os.stat(entry.path)  # follows links; a loop raises ELOOP
     except OSError as error:
-        yield ScanProblem(prefix or ".", f"cannot list the folder: {error.strerror}")
-        return
-    for entry in entries:
-        relative = f"{prefix}{entry.name}"
-        if entry.name.startswith("."):
-            if not entry.is_dir(follow_symlinks=False):
-                yield Skipped(relative)
-            continue
-        if excluded.contains(entry):
-            continue
-        try:
-            info = os.stat(entry.path)  # follows links; a loop raises ELOOP
-        except OSError as error:
-            yield ScanProblem(relative, _stat_message(entry, error))
-            continue
-        if stat.S_ISDIR(info.st_mode):
-            key = (info.st_dev, info.st_ino)
-            if key in visited:
-                yield ScanProblem(relative, "symlink loop: this folder was already walked")
-                continue
-            visited.add(key)
-            yield from _walk(Path(entry.path), relative + "/", suffixes, excluded, visited)
-        elif Path(entry.name).suffix.lower() not in suffixes:
-            yield Skipped(relative)
-        elif not stat.S_ISREG(info.st_mode):
-            yield ScanProblem(relative, "not a regular file (a device, pipe or socket)")
-        else:
-            yield SourceFile(Path(entry.path), relative, info.st_size, info.st_mtime_ns)
+        return ScanProblem(text, _stat_message(entry, error))
+    if stat.S_ISDIR(info.st_mode):
+        key = (info.st_dev, info.st_ino)
+        if key in visited:
+            return ScanProblem(text, "symlink loop: this folder was already walked")
+        visited.add(key)
+        return "folder"
+    if Path(entry.name).suffix.lower() not in suffixes:
+        return Skipped(text)
+    if not stat.S_ISREG(info.st_mode):
+        return ScanProblem(text, "not a regular file (a device, pipe or socket)")
+    return SourceFile(Path(entry.path), text, info.st_size, info.st_mtime_ns, raw_bytes(relative))
 
 
 def _stat_message(entry: os.DirEntry, error: OSError) -> str:

@@ -153,6 +153,30 @@ def m004_move_batches(db: Database) -> None:
     db.execute("CREATE INDEX moves_batch ON moves(batch)")
 
 
+@migrations()
+def m005_raw_paths(db: Database) -> None:
+    """files.raw_path: the exact bytes of a file name that is not UTF-8."""
+    db.execute(
+        "ALTER TABLE files ADD COLUMN raw_path BLOB"
+        " /* the exact bytes of path when they are not UTF-8 (path then shows them as \\xNN) */"
+    )
+
+
+@migrations()
+def m006_undo_history(db: Database) -> None:
+    """moves.undone_by and moves.tags_added: undo reverses an actor's latest move
+    not yet undone, and takes back the tags that move added."""
+    db.execute(
+        "ALTER TABLE moves ADD COLUMN undone_by INTEGER"
+        " /* batch of the undo that reversed this move; NULL while it stands */"
+    )
+    db.execute(
+        "ALTER TABLE moves ADD COLUMN tags_added TEXT"
+        " /* JSON array of the tags this move gave the picture; its undo removes them */"
+    )
+    db.execute("CREATE INDEX moves_actor_batch ON moves(actor, batch)")
+
+
 def ensure_schema(db: Database) -> None:
     """Apply pending migrations; safe to call on every open."""
     migrations.apply(db)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlite_utils import Database
 
 from .moves import Move, move_thumbnails
-from .store import require_settings
+from .store import thumbs_root
 
 SORTS = {
     # how -> SQL giving (image id, target folder) for the pictures it moves
@@ -22,6 +20,6 @@ SORT_ACTOR = "cattags sort"
 
 def sort_thumbnails(db: Database, by: str, dry_run: bool = False) -> list[Move]:
     """Move thumbnails into by_size/, by_ham/, by_cluster/ folders, or back home."""
-    root = Path(require_settings(db)["thumbs_root"])
+    root = thumbs_root(db)
     targets = [(row[0], row[1]) for row in db.execute(SORTS[by] + " ORDER BY id")]
     return move_thumbnails(db, root, targets, SORT_ACTOR, dry_run=dry_run)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlite_utils import Database
@@ -12,13 +14,31 @@ from .errors import NotACattagsDatabase
 from .hashing import hamming
 from .schema import ensure_schema
 
-SETTING_KEYS = (
-    "source_root",  # absolute path ingest read pictures from
-    "thumbs_root",  # absolute path thumbnails are written under
-    "thumb_size",  # longest side of a thumbnail, px
-    "hash_algorithm",  # what names the thumbnails
-    "hash_size",  # bits per side of the hash grid
-)
+ROOT_SETTINGS = ("source_root", "thumbs_root")  # folders, stored relative to the database
+
+
+def path_setting(database: Path | str, folder: Path | str) -> str:
+    """How a folder is stored in settings: relative to the database's own
+    folder when it lies inside it (so a copy or a published database shows no
+    home directory), else absolute."""
+    base = Path(database).resolve().parent
+    folder = Path(folder).resolve()
+    return folder.relative_to(base).as_posix() if folder.is_relative_to(base) else str(folder)
+
+
+def path_from_setting(database: Path | str, value: str) -> Path:
+    """A stored folder setting as a path (relative ones are relative to the database)."""
+    return Path(database).resolve().parent / value
+
+
+def thumbs_root(db: Database) -> Path:
+    """The thumbnails root of a database ingest has built."""
+    return path_from_setting(db_file(db), require_settings(db)["thumbs_root"])
+
+
+def db_file(db: Database) -> str:
+    """The file behind a connection."""
+    return db.conn.execute("PRAGMA database_list").fetchone()[2]
 
 
 def utc_now() -> str:
@@ -36,6 +56,7 @@ def open_database(path: Path | str, create: bool = True) -> Database:
     path = Path(path)
     if not create and not path.exists():
         raise NotACattagsDatabase(f"no database at {path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
     db = Database(path)
     db.conn.execute("PRAGMA journal_mode = WAL")
     db.conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL: no corruption
@@ -43,6 +64,34 @@ def open_database(path: Path | str, create: bool = True) -> Database:
     register_functions(db.conn)
     ensure_schema(db)
     return db
+
+
+@contextmanager
+def write_transaction(db: Database) -> Iterator[Database]:
+    """A transaction that takes the write lock at its start (BEGIN IMMEDIATE).
+
+    A plain BEGIN reads first and asks for the lock at its first write; if
+    another process wrote in between, SQLite answers "database is locked" at
+    once, whatever busy_timeout says. Taking the lock first makes a second
+    writer wait its turn instead. Inside a transaction already (Datasette 1.0
+    wraps writes in one), this is a savepoint.
+    """
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield db
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.rollback()
+        raise
+    db.conn.execute("COMMIT")
+
+
+def begin_immediate(db: Database) -> None:
+    """Start a long-lived write transaction (ended by db.commit())."""
+    db.conn.execute("BEGIN IMMEDIATE")
 
 
 def close_database(db: Database) -> None:
@@ -58,9 +107,14 @@ def read_settings(db: Database) -> dict[str, str]:
 
 
 def save_settings(db: Database, settings: dict[str, object]) -> None:
-    """Store or replace settings."""
+    """Store or replace settings (folders relative to the database where they can be)."""
+    database = db_file(db)
+    values = {
+        key: path_setting(database, value) if key in ROOT_SETTINGS else str(value)
+        for key, value in settings.items()
+    }
     db["settings"].upsert_all(
-        [{"key": key, "value": str(value)} for key, value in settings.items()],
+        [{"key": key, "value": value} for key, value in values.items()],
         pk="key",
     )
 

@@ -10,7 +10,7 @@ from sqlite_utils import Database
 
 from .hashing import hex_to_int64
 from .moves import next_batch, save_move
-from .store import require_settings
+from .store import thumbs_root, write_transaction
 from .tags import refresh_tags_column, save_tags, tags_from_path
 from .thumbnails import (
     id_from_thumbnail_name,
@@ -52,12 +52,12 @@ class SyncReport:
 
 def sync_thumbnails(db: Database, restore: bool = False) -> SyncReport:
     """Bring images.folder, tags and moves in line with the thumbnails on disk."""
-    root = Path(require_settings(db)["thumbs_root"])
+    root = thumbs_root(db)
     report = SyncReport()
     db.execute("CREATE TEMP TABLE IF NOT EXISTS found (id TEXT PRIMARY KEY)")
     db.execute("DELETE FROM temp.found")
     touched: list[str] = []
-    with db.atomic():
+    with write_transaction(db):
         batch = next_batch(db)
         for folder, name in iter_thumbnail_files(root):
             identity = id_from_thumbnail_name(name)

@@ -192,7 +192,12 @@ def test_explicit_database_and_thumbnails_locations(cats, tmp_path):
     with Image.open(tmp_path / "t" / names[0]) as thumb:
         assert max(thumb.size) <= 32
     settings = dict(rows(tmp_path / "elsewhere.db", "select key, value from settings"))
-    assert settings["thumbs_root"] == str(tmp_path / "t") and settings["thumb_size"] == "32"
+    # Folders beside the database are stored relative to it: a copy shows no home directory.
+    assert settings["thumbs_root"] == "t" and settings["source_root"] == "cats"
+    assert settings["thumb_size"] == "32"
+    ingest(cats, tmp_path / "sub" / "db.db", tmp_path / "t", workers=1)
+    settings = dict(rows(tmp_path / "sub" / "db.db", "select key, value from settings"))
+    assert settings["thumbs_root"] == str(tmp_path / "t")  # outside the database's folder
 
 
 def test_summary_line_counts_with_separators(cats):

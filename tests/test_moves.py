@@ -4,6 +4,7 @@ import sqlite3
 
 import pytest
 
+from ingest.errors import UnknownPicture
 from ingest.moves import move_thumbnails
 from ingest.pipeline import ingest
 from ingest.store import open_database
@@ -51,9 +52,9 @@ def test_a_failed_commit_puts_the_files_back(library):
     assert rows(db_path, "select folder from images where id = ?", [image_id]) == [("",)]
 
 
-def test_unknown_picture_is_a_key_error_before_anything_moves(library):
+def test_unknown_picture_is_refused_before_anything_moves(library):
     db_path, thumbs = library
     image_id = rows(db_path, "select id from images limit 1")[0][0]
-    with pytest.raises(KeyError):
+    with pytest.raises(UnknownPicture, match="1x1_00"):
         move_thumbnails(open_database(db_path), thumbs, [(image_id, "a"), ("1x1_00", "a")], "t")
     assert (thumbs / f"{image_id}_.png").is_file()

@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -412,3 +413,228 @@ def test_the_plugin_does_not_load_the_compiled_kernels():
     code = "import sys, datasette_cattags; print('numba' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+@pytest.mark.asyncio
+async def test_undo_twice_reverses_the_two_latest_moves_and_their_tags(cats_db):
+    ds = make([cats_db])
+    first, second = [i for (i,) in rows(cats_db, "select id from images order by id limit 2")]
+    before = dict(rows(cats_db, "select id, tags from images"))
+    assert (await move(ds, ROOT, [first], "sleeping")).status_code == 200
+    assert (await move(ds, ROOT, [second], "boxes/cardboard")).status_code == 200
+    assert (await move(ds, ROOT, [first], "boxes")).status_code == 200
+    token, jar = await csrf(ds, cookies_for(ds, ROOT))
+
+    async def undo():
+        response = await ds.client.post(
+            "/cats/-/cattags/undo",
+            data={"csrftoken": token},
+            cookies=jar,
+            headers={"accept": "application/json"},
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    assert (await undo())["to"] == {first: "sleeping"}
+    assert (await undo())["to"] == {second: ""}
+    assert rows(cats_db, "select tags from images where id = ?", [second]) == [(before[second],)]
+    assert (await undo())["to"] == {first: ""}
+    assert dict(rows(cats_db, "select id, tags from images")) == before
+    assert dict(rows(cats_db, "select id, folder from images")) == {i: "" for i in before}
+    nothing = await undo()
+    assert nothing["moved"] == [] and nothing["message"] == "Nothing to undo"
+    thumbs = cats_db.parent / "thumbs"
+    assert (thumbs / f"{first}_.png").exists() and (thumbs / f"{second}_.png").exists()
+
+
+@pytest.mark.asyncio
+async def test_undo_is_per_user(cats_db):
+    config = {"allow_move": {"id": ["alice", "bob"]}}
+    ds = make([cats_db], plugin_config=config)
+    first, second = [i for (i,) in rows(cats_db, "select id from images order by id limit 2")]
+    assert (await move(ds, {"id": "alice"}, [first], "alice")).status_code == 200
+    assert (await move(ds, {"id": "bob"}, [second], "bob")).status_code == 200
+    token, jar = await csrf(ds, cookies_for(ds, {"id": "alice"}))
+    response = await ds.client.post(
+        "/cats/-/cattags/undo",
+        data={"csrftoken": token},
+        cookies=jar,
+        headers={"accept": "application/json"},
+    )
+    assert response.json()["moved"] == [first]
+    assert rows(cats_db, "select folder from images where id = ?", [second]) == [("bob",)]
+
+
+def private_images(cats_db) -> Datasette:
+    """The images table visible to root only."""
+    tables = {"databases": {"cats": {"tables": {"images": {"allow": {"id": "root"}}}}}}
+    ds = Datasette([str(cats_db)], **{"config" if IS_V1 else "metadata": tables})
+    if IS_V1:
+        ds.root_enabled = True
+    return ds
+
+
+@pytest.mark.asyncio
+async def test_the_similar_query_is_as_private_as_the_images_table(cats_db):
+    ds = private_images(cats_db)
+    image_id = rows(cats_db, "select id from images limit 1")[0][0]
+    assert (await ds.client.get("/cats/images.json")).status_code == 403
+    for path in ("/cats/similar.json", "/cats/similar", "/cats/similar.csv"):
+        anonymous = await ds.client.get(path, params={"id": image_id})
+        assert anonymous.status_code == 403, path
+        assert image_id not in anonymous.text
+    allowed = await ds.client.get(
+        "/cats/similar.json",
+        params={"id": image_id, "_shape": "array"},
+        cookies=cookies_for(ds, ROOT),
+    )
+    assert allowed.status_code == 200 and len(allowed.json()) > 0
+
+
+@pytest.mark.asyncio
+async def test_only_the_exact_current_version_is_cached_for_a_year(cats_db):
+    ds = make([cats_db])
+    image_id, sha = rows(cats_db, "select image_id, sha256 from thumbnails limit 1")[0]
+    cookies = cookies_for(ds, {"id": "someone"})
+    for version in ("0", sha[:1], "ffffffffffff", sha[:11], sha):
+        url = f"/cats/-/cattags/thumb/{image_id}.png?v={version}"
+        for jar in ({}, cookies):
+            response = await ds.client.get(url, cookies=jar)
+            assert "max-age=31536000" not in response.headers["cache-control"], (version, jar)
+    exact = f"/cats/-/cattags/thumb/{image_id}.png?v={sha[:12]}"
+    assert "max-age=31536000" in (await ds.client.get(exact)).headers["cache-control"]
+
+
+@pytest.mark.asyncio
+async def test_a_refusal_redirects_only_to_a_page_of_this_site(cats_db):
+    ds = make([cats_db])
+    image_id = rows(cats_db, "select id from images limit 1")[0][0]
+    token, jar = await csrf(ds, cookies_for(ds, ROOT))
+    for referer in (
+        "http://localhost//evil.example/x",
+        "http://localhost/\\evil.example/x",
+        "https://evil.example/cats/images",
+        "javascript:alert(1)",
+    ):
+        response = await ds.client.post(
+            "/cats/-/cattags/move",
+            data={"image_id": image_id, "folder": "../x", "csrftoken": token},
+            cookies=jar,
+            headers={"referer": referer},
+        )
+        assert response.status_code == 302
+        location = response.headers["location"]
+        assert location.startswith("/") and not location.startswith(("//", "/\\")), referer
+    same = await ds.client.post(
+        "/cats/-/cattags/move",
+        data={"image_id": image_id, "folder": "../x", "csrftoken": token},
+        cookies=jar,
+        headers={"referer": "http://localhost/cats/images?_size=10"},
+    )
+    assert same.headers["location"] == "/cats/images?_size=10"
+
+
+@pytest.mark.asyncio
+async def test_a_refused_browser_move_shows_the_reason_on_the_page_it_came_from(cats_db):
+    ds = make([cats_db])
+    image_id = rows(cats_db, "select id from images limit 1")[0][0]
+    token, jar = await csrf(ds, cookies_for(ds, ROOT))
+    response = await ds.client.post(
+        "/cats/-/cattags/move",
+        data={"image_id": image_id, "folder": "../x", "csrftoken": token},
+        cookies=jar,
+        headers={"referer": "http://localhost/cats/images"},
+    )
+    assert response.status_code == 302 and response.headers["location"] == "/cats/images"
+    page = await ds.client.get("/cats/images", cookies={**jar, **dict(response.cookies)})
+    assert "Invalid folder" in page.text and "&#39;..&#39;" in page.text
+
+
+@pytest.mark.asyncio
+async def test_write_bodies_are_bounded_and_checked_before_anything_reads_them(cats_db):
+    """Size and encoding are refused at the door (Datasette 0.65's CSRF layer
+    reads a whole body before any view runs); permission comes next."""
+    ds = make([cats_db])
+    headers = {"content-type": "application/x-www-form-urlencoded", "accept": "application/json"}
+    token, jar = await csrf(ds, cookies_for(ds, ROOT))
+    for cookies in ({}, jar):
+        huge = await ds.client.post(
+            "/cats/-/cattags/move",
+            content=b"x",
+            cookies=cookies,
+            headers={**headers, "content-length": str(200 * 1024 * 1024)},
+        )
+        assert huge.status_code == 413
+        too_big = "image_id=" + "a" * (2 * 1024 * 1024) + f"&folder=x&csrftoken={token}"
+        refused = await ds.client.post(
+            "/cats/-/cattags/move", content=too_big, cookies=cookies, headers=headers
+        )
+        assert refused.status_code == 413
+        not_utf8 = f"csrftoken={token}&folder=x&image_id=".encode() + b"\xff"
+        refused = await ds.client.post(
+            "/cats/-/cattags/undo", content=not_utf8, cookies=cookies, headers=headers
+        )
+        assert refused.status_code == 400 and "UTF-8" in refused.json()["message"]
+    anonymous = await ds.client.post("/cats/-/cattags/undo", content=b"x=1", headers=headers)
+    assert anonymous.status_code == 403
+    assert rows(cats_db, "select count(*) from moves") == [(0,)]
+
+
+@pytest.mark.asyncio
+async def test_a_locked_database_answers_503_with_a_reason(cats_db):
+    ds = make([cats_db])
+    image_id = rows(cats_db, "select id from images limit 1")[0][0]
+    token, jar = await csrf(ds, cookies_for(ds, ROOT))
+    writer = sqlite3.connect(cats_db, timeout=0)
+    writer.execute("BEGIN IMMEDIATE")  # another program holds the write lock
+    try:
+        response = await ds.client.post(
+            "/cats/-/cattags/move",
+            data={"image_id": image_id, "folder": "keep", "csrftoken": token},
+            cookies=jar,
+            headers={"accept": "application/json"},
+        )
+    finally:
+        writer.rollback()
+        writer.close()
+    assert response.status_code == 503 and "busy" in response.json()["message"]
+    assert rows(cats_db, "select count(*) from moves") == [(0,)]
+    assert (cats_db.parent / "thumbs" / f"{image_id}_.png").exists()
+
+
+@pytest.mark.asyncio
+async def test_hooks_leave_other_databases_alone(cats_db, tmp_path):
+    other = tmp_path / "other.db"
+    conn = sqlite3.connect(other)
+    conn.execute("create table images (id text primary key, note text)")
+    conn.execute("insert into images values (?, 'a string shaped like an id')", [ID_LIKE])
+    conn.commit()
+    conn.close()
+    ds = make([cats_db, other])
+    result = await ds.client.get(
+        "/other",
+        params={"sql": f"select '{ID_LIKE}' as id, * from images"},
+        follow_redirects=True,
+    )
+    assert result.status_code == 200 and "cattags-thumb" not in result.text
+    table = await ds.client.get("/other/images")
+    assert table.status_code == 200
+    assert "cattags" not in table.text  # no gallery, no stylesheet
+    row = await ds.client.get(f"/other/images/{ID_LIKE}")
+    assert row.status_code == 200 and "Nearest cats" not in row.text
+
+
+ID_LIKE = "10x10_0123456789abcdef"
+
+
+@pytest.mark.asyncio
+async def test_default_facets_survive_a_user_override_in_another_instance(cats_db):
+    tables = {"databases": {"cats": {"tables": {"images": {"facets": ["folder"]}}}}}
+    first = Datasette([str(cats_db)], **{"config" if IS_V1 else "metadata": tables})
+    await first.invoke_startup()
+    data = (await first.client.get("/cats/images.json?_extra=facet_results")).json()
+    assert {f["name"] for f in facet_results(data).values()} == {"folder"}
+    second = make([cats_db])
+    await second.invoke_startup()
+    data = (await second.client.get("/cats/images.json?_extra=facet_results")).json()
+    assert "tags" in {f["name"] for f in facet_results(data).values()}

@@ -1,5 +1,6 @@
 """A blank database migrates to exactly the documented schema, idempotently."""
 
+import re
 import sqlite3
 
 from ingest.schema import migrations
@@ -34,10 +35,20 @@ EXPECTED_COLUMNS = {
     ],
     "neighbours": ["image_id", "rank", "neighbour_id", "distance"],
     "thumbnails": ["image_id", "png", "sha256"],
-    "files": ["path", "image_id", "bytes", "mtime", "sha256", "missing_since"],
+    "files": ["path", "image_id", "bytes", "mtime", "sha256", "missing_since", "raw_path"],
     "image_tags": ["image_id", "tag", "origin"],
     "pairs": ["image_a", "image_b", "algorithm", "distance", "near_duplicate", "rule"],
-    "moves": ["id", "image_id", "from_folder", "to_folder", "actor", "at", "batch"],
+    "moves": [
+        "id",
+        "image_id",
+        "from_folder",
+        "to_folder",
+        "actor",
+        "at",
+        "batch",
+        "undone_by",
+        "tags_added",
+    ],
     "errors": ["id", "path", "stage", "error", "at"],
     "settings": ["key", "value"],
 }
@@ -54,6 +65,7 @@ EXPECTED_INDEXES = {
     "errors_path": ("errors", ["path"]),
     "neighbours_neighbour_id": ("neighbours", ["neighbour_id"]),
     "moves_batch": ("moves", ["batch"]),
+    "moves_actor_batch": ("moves", ["actor", "batch"]),
 }
 PRIMARY_KEYS = {
     "images": ["id"],
@@ -96,11 +108,14 @@ def test_every_column_has_a_comment_in_its_create_statement(tmp_path):
     for table, columns in EXPECTED_COLUMNS.items():
         sql = db[table].schema
         for column in columns:
+            # Added by ALTER TABLE: "column TYPE /* comment */", several on a line.
+            if re.search(rf"[ ,]{column} \w+ /\*", sql):
+                continue
             line = next(
                 x for x in sql.splitlines() if x.strip().lstrip(", ").startswith(column + " ")
             )
             following = sql.split(line, 1)[1].splitlines()[1:2]
-            commented = "--" in line or "/*" in line or any("--" in f for f in following)
+            commented = "--" in line or any("--" in f for f in following)
             assert commented, (table, column)
 
 

@@ -77,17 +77,24 @@ def test_stats_prints_counts_top_tags_and_histogram_and_plots(cats_db, tmp_path)
         ("../outside", "'..'"),
         ("a/../../b", "'..'"),
         ("/etc", "relative"),
-        ("C:/temp", "relative"),
         ("bad\x00name", "control"),
         ("tab\tname", "control"),
         ("x" * 256, "255 bytes"),
         ("escape", "outside the thumbnails root"),
+        ("evil\u202egpj.png", "invisible"),  # a bidi override
+        ("zero\u200bwidth", "invisible"),
+        ("\ufeffbom", "invisible"),
+        ("line\u2028sep", "line"),
+        ("para\u2029sep", "paragraph"),
+        ("a_file/inside", "is a file"),
+        ("a_file", "is a file"),
     ],
 )
 def test_unsafe_folder_names_are_refused(tmp_path, folder, why):
     root = tmp_path / "thumbs"
     root.mkdir()
     (root / "escape").symlink_to(tmp_path, target_is_directory=True)
+    (root / "a_file").write_bytes(b"not a folder")
     with pytest.raises(FolderOutsideRoot, match=why):
         safe_folder(root, folder)
 
@@ -96,3 +103,12 @@ def test_safe_folder_names_are_normalised(tmp_path):
     assert safe_folder(tmp_path, " sleeping//tabby/./ ") == "sleeping/tabby"
     assert safe_folder(tmp_path, "") == ""
     assert safe_folder(tmp_path, "ünïcode/名前") == "ünïcode/名前"
+
+
+def test_folder_names_are_nfc_so_one_cafe_is_one_folder(tmp_path):
+    composed, decomposed = "caf\u00e9", "cafe\u0301"
+    assert safe_folder(tmp_path, decomposed) == safe_folder(tmp_path, composed) == composed
+
+
+def test_a_colon_is_an_ordinary_character_on_posix(tmp_path):
+    assert safe_folder(tmp_path, "a:b/C:d") == "a:b/C:d"
