@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,10 +15,56 @@ from . import __version__
 from .errors import CattagsError
 
 
-@click.group()
+class CattagsGroup(click.Group):
+    """Commands whose environment fails (a full disk, a database another
+    program keeps locked) end with a clear message and status 1, not a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except CattagsError as error:
+            raise click.ClickException(str(error)) from None
+        except sqlite3.OperationalError as error:
+            raise click.ClickException(environment_message(error)) from None
+        except OSError as error:
+            if error.errno != errno.ENOSPC:
+                raise
+            raise click.ClickException(environment_message(error)) from None
+
+
+def environment_message(error: Exception) -> str:
+    """Plain words for a failure of the disk or of the database lock."""
+    text = str(error)
+    if isinstance(error, OSError) or "disk is full" in text:
+        where = f" ({error.filename})" if getattr(error, "filename", None) else ""
+        return (
+            f"the disk is full{where}: what was saved before is kept and consistent;"
+            " free some space and run the command again to carry on"
+        )
+    if "locked" in text or "busy" in text:
+        return (
+            "the database stayed locked by another program (an ingest, or Datasette"
+            " saving a move) for 30 s: run the command again when it is done"
+        )
+    return f"the database could not be used: {text}"
+
+
+@click.group(cls=CattagsGroup)
 @click.version_option(__version__, prog_name="cattags")
 def cli() -> None:
     """Classify photos by folder: hashes, thumbnails and tags in one SQLite file."""
+
+
+def check_rule(ctx, param, value: str | None) -> str | None:
+    """--rule: refused at once when it cannot be read."""
+    if value is None:
+        return None
+    from .nearby import parse_rule
+
+    try:
+        return str(parse_rule(value))
+    except CattagsError as error:
+        raise click.BadParameter(str(error)) from None
 
 
 @contextmanager
@@ -29,11 +77,6 @@ def progress_bar(
         return
     with click.progressbar(length=length(), label=label, file=sys.stderr) as bar:
         yield bar.update
-
-
-def fail(error: CattagsError) -> None:
-    """Turn a library error into a clean message and exit status 2."""
-    raise click.ClickException(str(error))
 
 
 @cli.command()
@@ -78,7 +121,12 @@ def fail(error: CattagsError) -> None:
     default=None,
     help="Nearest pictures kept for each picture [default: 5]",
 )
-@click.option("--rule", default=None, help="Near-duplicate rule [default: phash+dhash<=18]")
+@click.option(
+    "--rule",
+    default=None,
+    callback=check_rule,
+    help="Near-duplicate rule [default: phash+dhash<=18]",
+)
 def ingest(source, database, thumbs, size, workers, neighbours, rule, commit_every, strict, silent):
     """Hash, thumbnail and tag every picture under SOURCE.
 
@@ -95,11 +143,18 @@ def ingest(source, database, thumbs, size, workers, neighbours, rule, commit_eve
     def length() -> int:
         return count_scan_items(source, database, thumbs)
 
-    try:
-        with progress_bar(not silent, "Ingesting", length) as on_progress:
-            summary = run_ingest(source, database, thumbs, size, workers, on_progress, commit_every)
-    except CattagsError as error:
-        fail(error)
+    with progress_bar(not silent, "Ingesting", length) as on_progress:
+        summary = run_ingest(
+            source,
+            database,
+            thumbs,
+            size,
+            workers,
+            on_progress,
+            commit_every,
+            neighbours=neighbours,
+            rule=rule,
+        )
     click.echo(summary.line())
     if summary.nearby:
         click.echo(summary.nearby.line())
@@ -151,18 +206,12 @@ def database_option(function):
 def existing_database(database: Path):
     """The database, or a clean error when there is none or ingest never ran;
     closed (its log folded in) afterwards."""
-    from .store import close_database, open_database, require_settings
+    from .store import check_database, opened, require_settings
 
-    if not database.exists():
-        raise click.ClickException(f"no database at {database}")
-    db = open_database(database)
-    try:
+    check_database(database, new_ok=False)  # before anything migrates it
+    with opened(database) as db:
         require_settings(db)
         yield db
-    except CattagsError as error:
-        fail(error)
-    finally:
-        close_database(db)
 
 
 @cli.command()
@@ -174,7 +223,10 @@ def existing_database(database: Path):
     help="Nearest pictures kept for each picture [default: as stored, else 5]",
 )
 @click.option(
-    "--rule", default=None, help="Near-duplicate rule, e.g. phash+dhash<=18 [default: as stored]"
+    "--rule",
+    default=None,
+    callback=check_rule,
+    help="Near-duplicate rule, e.g. phash+dhash<=18 [default: as stored]",
 )
 @click.option(
     "--workers", type=click.IntRange(1, 256), default=None, help="Threads [default: every core]"

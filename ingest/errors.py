@@ -36,3 +36,7 @@ class UnknownPicture(CattagsError):
 
 class DatabaseBusy(CattagsError):
     """Another program holds the database's write lock for too long."""
+
+
+class NoPictures(CattagsError):
+    """A first ingest of a folder that holds no picture files."""

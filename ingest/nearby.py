@@ -21,7 +21,7 @@ from . import kernels
 from .errors import CattagsError
 from .pairs import find_nearest, find_pairs, query_blocks, run_tasks
 from .parallel import default_workers
-from .store import read_settings, save_settings
+from .store import read_settings, save_settings, write_transaction
 
 DEFAULT_NEIGHBOURS = 5  # nearest cats kept per picture
 # phash + dhash <= 18 found every re-encoded, resized, brightened and blurred
@@ -124,7 +124,7 @@ def save_nearby(
     if len(ids) < 2:
         new = np.empty(0, dtype=np.int64)
     summary = NearbySummary(images=len(ids), new=len(new), full=full)
-    with db.atomic():
+    with write_transaction(db):
         if full:
             _save_all_neighbours(db, ids, codes["whash"], k, workers)
             _save_all_duplicates(db, ids, codes, parsed, workers)

@@ -4,6 +4,8 @@ most `window` items are in flight, so memory does not grow with the input."""
 from __future__ import annotations
 
 import os
+import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -14,6 +16,7 @@ R = TypeVar("R")
 
 CHUNK = 4  # files per task: fewer round trips to the workers
 IN_FLIGHT_PER_WORKER = 16  # tasks queued per worker: a slow one never idles the others
+PARENT_CHECK_SECONDS = 0.5  # how often a worker looks whether its parent is still there
 
 
 def default_workers() -> int:
@@ -34,7 +37,9 @@ def iter_map(
         return
     window = workers * IN_FLIGHT_PER_WORKER
     pending: deque[tuple[list[T], Future[list[R]]]] = deque()
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=exit_with_parent, initargs=(os.getpid(),)
+    ) as pool:
         for batch in batched(items, chunk):
             pending.append((batch, pool.submit(_map_list, fn, batch)))
             if len(pending) >= window:
@@ -43,6 +48,18 @@ def iter_map(
         while pending:
             batch, future = pending.popleft()
             yield from zip(batch, future.result(), strict=True)
+
+
+def exit_with_parent(parent: int) -> None:
+    """In a worker: end this process soon after its parent is gone (killed with
+    SIGKILL, say), instead of finishing a queue nobody will read."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_CHECK_SECONDS)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def _map_list(fn: Callable[[T], R], batch: list[T]) -> list[R]:

@@ -11,15 +11,17 @@ from pathlib import Path, PurePosixPath
 from sqlite_utils import Database
 
 from .analyse import Analysis, Failure, analyse_file
-from .errors import CattagsError
-from .nearby import NearbySummary, save_nearby
+from .errors import CattagsError, NoPictures
+from .nearby import NearbySummary, parse_rule, save_nearby
 from .parallel import default_workers, iter_map
 from .pixels import warm_up
 from .scanning import ScanItem, ScanProblem, Skipped, SourceFile, iter_source_files
 from .store import (
+    begin_immediate,
+    check_database,
     clear_errors,
-    close_database,
-    open_database,
+    only_writer,
+    opened,
     path_from_setting,
     read_settings,
     save_error,
@@ -118,7 +120,32 @@ def ingest(
     """Hash, thumbnail and tag every picture under `source`, then store who is
     near whom (new pictures against all); return the summary."""
     where = resolve_locations(source, database, thumbs)
-    db = open_database(where.database)
+    if rule is not None:
+        parse_rule(rule)  # a bad rule is refused before any work
+    kind = check_database(where.database, new_ok=True)
+    if kind != "cattags" and not has_pictures(where):
+        raise NoPictures(f"no pictures found under {where.source}: nothing was written")
+    with only_writer(where.database, "cattags ingest"), opened(where.database) as db:
+        summary = _ingest(db, where, thumbs, size, workers, on_progress, commit_every)
+        summary.nearby = save_nearby(db, neighbours, rule, workers=workers)
+    return summary
+
+
+def has_pictures(where: Locations) -> bool:
+    """Whether the source holds at least one file that looks like a picture."""
+    scan = iter_source_files(where.source, where.excluded())
+    return any(isinstance(item, SourceFile) for item in scan)
+
+
+def _ingest(
+    db: Database,
+    where: Locations,
+    thumbs: Path | str | None,
+    size: int | None,
+    workers: int | None,
+    on_progress: Callable[[int], None] | None,
+    commit_every: int,
+) -> IngestSummary:
     stored = read_settings(db)
     if thumbs is None and "thumbs_root" in stored:
         where = Locations(
@@ -140,14 +167,10 @@ def ingest(
     run = Run(db, where, on_progress or (lambda n: None), commit_every)
     scan = iter_source_files(where.source, where.excluded())
     analyse = functools.partial(_analyse, size=size)
-    workers = workers or default_workers()
     warm_up()  # before the workers fork, so that they start warm
-    for file, result in iter_map(analyse, run.to_analyse(scan), workers):
+    for file, result in iter_map(analyse, run.to_analyse(scan), workers or default_workers()):
         run.save(file, result)
-    summary = run.finish()
-    summary.nearby = save_nearby(db, neighbours, rule, workers=workers)
-    close_database(db)
-    return summary
+    return run.finish()
 
 
 def _analyse(file: SourceFile, size: int) -> Analysis | Failure:
@@ -176,7 +199,7 @@ class Run:
         self.thumbs_indexed = False
         db.execute("CREATE TEMP TABLE IF NOT EXISTS seen (path TEXT PRIMARY KEY)")
         db.execute("DELETE FROM temp.seen")
-        db.begin()
+        begin_immediate(db)
 
     # -- scanning ---------------------------------------------------------
 
@@ -311,7 +334,7 @@ class Run:
         refresh_tags_column(self.db, sorted(self.touched))
         self.touched.clear()
         self.db.commit()
-        self.db.begin()
+        begin_immediate(self.db)
         self.pending = 0
         self.last_commit = time.monotonic()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,10 +11,11 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from .errors import NotACattagsDatabase
+from .errors import DatabaseBusy, NotACattagsDatabase
 from .hashing import hamming
 from .schema import ensure_schema
 
+BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another one before giving up
 ROOT_SETTINGS = ("source_root", "thumbs_root")  # folders, stored relative to the database
 
 
@@ -51,16 +53,50 @@ def register_functions(conn: sqlite3.Connection) -> None:
     conn.create_function("hamming", 2, hamming, deterministic=True)
 
 
-def open_database(path: Path | str, create: bool = True) -> Database:
+CATTAGS_TABLES = {"images", "thumbnails", "files", "settings"}  # what makes a cattags database
+
+
+def database_kind(path: Path | str) -> str:
+    """ "missing", "empty" (no tables), "cattags", or "other", read without
+    changing the file; NotACattagsDatabase if it is not SQLite at all."""
+    path = Path(path)
+    if not path.exists():
+        return "missing"
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as error:
+        raise NotACattagsDatabase(f"{path} is not a SQLite database ({error})") from error
+    if not tables:
+        return "empty"
+    return "cattags" if CATTAGS_TABLES <= tables else "other"
+
+
+def check_database(path: Path | str, new_ok: bool) -> str:
+    """The database's kind, or NotACattagsDatabase before anything touches a
+    database that is another program's (or, unless new_ok, one that is new)."""
+    kind = database_kind(path)
+    if kind == "other":
+        raise NotACattagsDatabase(
+            f"{path} is not a cattags database (it holds other tables): nothing was changed"
+        )
+    if kind != "cattags" and not new_ok:
+        where = "no database" if kind == "missing" else "an empty database"
+        raise NotACattagsDatabase(f"{where} at {path}: run `cattags ingest` first")
+    return kind
+
+
+def open_database(path: Path | str) -> Database:
     """A migrated database in WAL mode with hamming() registered."""
     path = Path(path)
-    if not create and not path.exists():
-        raise NotACattagsDatabase(f"no database at {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
     db = Database(path)
     db.conn.execute("PRAGMA journal_mode = WAL")
     db.conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL: no corruption
-    db.conn.execute("PRAGMA busy_timeout = 30000")  # wait for Datasette's writes
+    db.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")  # wait for Datasette's writes
     register_functions(db.conn)
     ensure_schema(db)
     return db
@@ -92,6 +128,52 @@ def write_transaction(db: Database) -> Iterator[Database]:
 def begin_immediate(db: Database) -> None:
     """Start a long-lived write transaction (ended by db.commit())."""
     db.conn.execute("BEGIN IMMEDIATE")
+
+
+@contextmanager
+def only_writer(database: Path | str, what: str) -> Iterator[None]:
+    """Hold an exclusive lock beside the database for a whole run, so that two
+    runs of `what` never interleave; DatabaseBusy at once if one holds it.
+
+    The lock is flock(2) on the database file itself: it lives as long as the
+    process (a killed run frees it) and is separate from SQLite's own locks.
+    Where the file system has no flock, runs go on unlocked.
+    """
+    import fcntl
+
+    path = Path(database)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # O_CREAT makes an empty file, which SQLite takes as a new database.
+    handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DatabaseBusy(
+                f"another {what} is writing to {path}: wait for it to finish, then run again"
+            ) from None
+        except OSError:
+            pass  # no flock here (some network file systems): unlocked, as before
+        yield
+    finally:
+        # Closed last: closing a descriptor of the file drops the process's
+        # SQLite (POSIX) locks on it, so only once SQLite is done with it.
+        os.close(handle)
+
+
+@contextmanager
+def opened(path: Path | str) -> Iterator[Database]:
+    """open_database, then close_database when the block succeeds; when it
+    fails, roll back what was not committed and close, so the first error is
+    the one reported (a checkpoint after a failure would mask it)."""
+    db = open_database(path)
+    try:
+        yield db
+    except BaseException:
+        db.rollback()
+        db.close()
+        raise
+    close_database(db)
 
 
 def close_database(db: Database) -> None:

@@ -6,13 +6,15 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from PIL import Image
 from sqlite_utils import Database
 
 from .hashing import hex_to_int64
 from .moves import next_batch, save_move
-from .store import thumbs_root, write_transaction
+from .store import clear_errors, save_error, thumbs_root, write_transaction
 from .tags import refresh_tags_column, save_tags, tags_from_path
 from .thumbnails import (
+    MAX_THUMBNAIL_BYTES,
     id_from_thumbnail_name,
     iter_thumbnail_files,
     read_png_metadata,
@@ -21,6 +23,7 @@ from .thumbnails import (
 )
 
 SYNC_ACTOR = "cattags sync"  # the actor recorded for moves made in a file manager
+NOT_OURS = "not a cattags thumbnail"  # a PNG named like one, without our metadata
 
 
 @dataclass
@@ -34,6 +37,7 @@ class SyncReport:
     duplicates: list[str] = field(default_factory=list)  # the same thumbnail in two folders
     missing: list[str] = field(default_factory=list)  # rows whose thumbnail file is gone
     restored: list[str] = field(default_factory=list)  # missing files written back
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): skipped
 
     def lines(self) -> list[str]:
         """A summary line, then one line per notable picture."""
@@ -47,6 +51,7 @@ class SyncReport:
         lines += [f"not a cattags thumbnail (no metadata): {path}" for path in self.unknown]
         lines += [f"also found at: {path} (kept the first)" for path in self.duplicates]
         lines += [f"thumbnail missing: {i}" for i in self.missing if i not in self.restored]
+        lines += [f"skipped: {path} ({reason})" for path, reason in self.problems]
         return lines
 
 
@@ -59,7 +64,7 @@ def sync_thumbnails(db: Database, restore: bool = False) -> SyncReport:
     touched: list[str] = []
     with write_transaction(db):
         batch = next_batch(db)
-        for folder, name in iter_thumbnail_files(root):
+        for folder, name in iter_thumbnail_files(root, report.problems):
             identity = id_from_thumbnail_name(name)
             relative = f"{folder}/{name}" if folder else name
             report.thumbnails += 1
@@ -68,16 +73,22 @@ def sync_thumbnails(db: Database, restore: bool = False) -> SyncReport:
                 continue
             row = db.execute("SELECT folder FROM images WHERE id = ?", [identity]).fetchone()
             if row is None:
-                if recreate_row(db, root / relative, identity, folder):
+                problem = recreate_row(db, root / relative, identity, folder)
+                if problem is None:
                     report.recreated.append(relative)
                     touched.append(identity)
-                else:
+                elif problem == NOT_OURS:
                     report.unknown.append(relative)
+                else:
+                    report.problems.append((relative, problem))
             elif row[0] != folder:
                 save_move(db, identity, row[0], folder, SYNC_ACTOR, batch)
                 report.moved.append((identity, row[0], folder))
                 touched.append(identity)
         refresh_tags_column(db, touched)
+        for path, reason in report.problems:
+            clear_errors(db, path)
+            save_error(db, path, "sync", reason)
     for identity, folder in db.execute(
         "SELECT id, folder FROM images WHERE id NOT IN (SELECT id FROM temp.found) ORDER BY id"
     ).fetchall():
@@ -90,18 +101,31 @@ def sync_thumbnails(db: Database, restore: bool = False) -> SyncReport:
     return report
 
 
-def recreate_row(db: Database, path: Path, identity: str, folder: str) -> bool:
-    """Rebuild an images row from the text chunks of its thumbnail; False if impossible."""
-    png = path.read_bytes()
+def recreate_row(db: Database, path: Path, identity: str, folder: str) -> str | None:
+    """Rebuild an images row from the text chunks of its thumbnail.
+
+    None when done; NOT_OURS for a PNG without our metadata; else the reason
+    the file could not be used (unreadable, too large, a bomb)."""
+    try:
+        if path.stat().st_size > MAX_THUMBNAIL_BYTES:
+            return "too large to be a thumbnail"
+        png = path.read_bytes()
+    except OSError as error:
+        return f"cannot read the file: {error.strerror or error}"
     try:
         meta = read_png_metadata(png)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        return f"too many pixels (decompression bomb?): {error}"
+    except (OSError, SyntaxError, ValueError) as error:
+        return f"not a readable PNG: {error}"
+    try:
         width, height = int(meta["width"]), int(meta["height"])
         thumb_width, thumb_height = int(meta["thumb_width"]), int(meta["thumb_height"])
         whash = meta["whash"]
-    except (OSError, SyntaxError, KeyError, ValueError):
-        return False
+    except (KeyError, ValueError):
+        return NOT_OURS
     if f"{width}x{height}_{whash}" != identity:
-        return False
+        return NOT_OURS
     with_hex = {name: meta.get(name) for name in ("phash", "dhash")}
     db["images"].insert(
         {
@@ -131,4 +155,4 @@ def recreate_row(db: Database, path: Path, identity: str, folder: str) -> bool:
     )
     save_tags(db, identity, [f"{width}x{height}"], "size")
     save_tags(db, identity, tags_from_path(folder), "folder")
-    return True
+    return None

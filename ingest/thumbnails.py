@@ -6,6 +6,7 @@ import io
 import json
 import os
 import re
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from PIL.PngImagePlugin import PngInfo
 DEFAULT_SIZE = 64  # px, longest side: the prototype found 64 "just about right"
 REDUCING_GAP = 2.0  # Pillow's thumbnail rule: box-reduce to >= 2x the size, then resample
 PNG_COMPRESSION = 3  # zlib level: twice as fast as the default 6, files ~8% larger
+MAX_THUMBNAIL_PIXELS = 1024 * 1024  # the largest --size is 1024 px a side
+MAX_THUMBNAIL_BYTES = 16 * 1024 * 1024  # a file larger than this is not one of ours
 TEMP_PREFIX = ".cattags-tmp-"  # partial writes; never a thumbnail, swept on start
 THUMBNAIL_NAME = re.compile(r"^(\d+)x(\d+)_([0-9a-f]{16})_\.png$")
 
@@ -110,8 +113,15 @@ def encode_png(thumb: Image.Image, metadata: dict[str, object]) -> bytes:
 
 
 def read_png_metadata(png: bytes) -> dict[str, str]:
-    """The text chunks of a thumbnail, plus its own thumb_width and thumb_height."""
-    with Image.open(io.BytesIO(png)) as img:
+    """The text chunks of a thumbnail, plus its own thumb_width and thumb_height.
+
+    Pillow's decompression-bomb warning is an error here, as in ingest."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        img = Image.open(io.BytesIO(png))
+    with img:
+        if img.width * img.height > MAX_THUMBNAIL_PIXELS:
+            raise ValueError(f"{img.width}x{img.height} is too large for a thumbnail")
         img.load()
         text = dict(getattr(img, "text", {}))
         return {**text, "thumb_width": str(img.width), "thumb_height": str(img.height)}
@@ -147,12 +157,50 @@ def sweep_temp_files(root: Path) -> int:
     return removed
 
 
-def iter_thumbnail_files(root: Path) -> Iterator[tuple[str, str]]:
-    """(folder, name) of every thumbnail file under root, folder relative ('' at the top)."""
-    for directory, dirs, files in os.walk(root):
-        dirs.sort()
-        folder = os.path.relpath(directory, root)
-        folder = "" if folder == "." else Path(folder).as_posix()
-        for name in sorted(files):
-            if THUMBNAIL_NAME.match(name):
-                yield folder, name
+def iter_thumbnail_files(
+    root: Path, problems: list[tuple[str, str]] | None = None
+) -> Iterator[tuple[str, str]]:
+    """(folder, name) of every thumbnail file under root, folder relative ('' at
+    the top), sorted. Walks with its own stack (any depth); what cannot be a
+    thumbnail although named like one (a pipe, a folder name that is not
+    UTF-8) goes into `problems` as (path, reason) and is never opened."""
+    stack = [""]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(os.path.join(root, folder)) as listing:
+                entries = sorted(listing, key=lambda entry: entry.name)
+        except OSError as error:
+            _note(problems, folder or ".", f"cannot list the folder: {error.strerror}")
+            continue
+        below = []
+        for entry in entries:
+            relative = f"{folder}/{entry.name}" if folder else entry.name
+            if entry.is_dir(follow_symlinks=False):
+                if _is_text(entry.name):
+                    below.append(relative)
+                else:
+                    _note(
+                        problems,
+                        os.fsencode(relative).decode("utf-8", "backslashreplace"),
+                        "folder name is not UTF-8: rename it to use what it holds",
+                    )
+            elif THUMBNAIL_NAME.match(entry.name):
+                if entry.is_file():
+                    yield folder, entry.name
+                else:
+                    _note(problems, relative, "not a regular file")
+        stack.extend(reversed(below))
+
+
+def _is_text(name: str) -> bool:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _note(problems: list[tuple[str, str]] | None, path: str, reason: str) -> None:
+    if problems is not None:
+        problems.append((path, reason))

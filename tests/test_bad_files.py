@@ -1,8 +1,11 @@
 """Bad input is recorded in `errors`, skipped, counted; the run goes on."""
 
+import hashlib
 import io
 import os
 import struct
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 
@@ -147,3 +150,69 @@ def test_strict_run_without_errors_exits_zero(tmp_path):
     result = CliRunner().invoke(cli, ["ingest", str(tmp_path), "--strict", "-s"])
     assert result.exit_code == 0, result.output
     assert "1 files (0 unchanged), 1 images (1 new), 1 tags, 0 errors" in result.output
+
+
+def test_names_that_are_not_utf8_are_ingested_and_stored_reversibly(tmp_path):
+    root = tmp_path / "latin"
+    root.mkdir()
+    (root / "good.jpg").write_bytes(good_jpeg())
+    folder = os.path.join(os.fsencode(root), b"caf\xe9")  # Latin-1 "café"
+    os.mkdir(folder)
+    Image.new("RGB", (9, 9), "red").save(os.path.join(os.fsencode(root), b"bad\xff.png"))
+    Image.new("RGB", (12, 9), "blue").save(os.path.join(folder, b"chat.png"))
+    result = CliRunner().invoke(cli, ["ingest", str(root), "-s"])
+    assert result.exit_code == 0 and "Traceback" not in result.output, result.output
+    assert "3 images (3 new)" in result.output and "0 errors" in result.output
+    stored = rows(root / "latin.db", "select path, raw_path from files order by path")
+    assert stored == [
+        ("bad\\xff.png", b"bad\xff.png"),
+        ("caf\\xe9/chat.png", b"caf\xe9/chat.png"),
+        ("good.jpg", None),
+    ]
+    for path, raw in stored:  # the raw bytes name the file on disk again
+        assert os.path.isfile(os.path.join(os.fsencode(root), raw or path.encode()))
+    assert ("caf\\xe9",) in rows(root / "latin.db", "select tag from image_tags")
+    again = ingest(root, workers=1)
+    assert again.unchanged == 3 and again.errors == 0
+
+
+def test_folders_nested_a_thousand_deep_are_walked(tmp_path):
+    root = tmp_path / "deep"
+    path = os.fsencode(root)
+    os.makedirs(path)
+    for _ in range(1000):  # made one level at a time: the whole path is too long to name
+        os.chdir(path)
+        path = b"d"
+        os.mkdir(path)
+    os.chdir(path)
+    Image.new("RGB", (10, 10), "green").save("bottom.png")
+    os.chdir(tmp_path)
+    try:
+        summary = ingest(root, workers=1)
+        assert summary.new_images == 1 and summary.errors == 0
+    finally:  # shutil.rmtree (pytest's clean-up) recurses; rm does not
+        subprocess.run(["rm", "-rf", str(root)], check=True)
+
+
+def test_a_huge_file_is_checksummed_in_chunks_not_held_in_memory(tmp_path):
+    """A 400 MB file named .png: read in chunks, refused as not a picture,
+    with its size and checksum recorded, in well under its size of memory."""
+    huge = tmp_path / "huge.png"
+    with open(huge, "wb") as handle:
+        handle.truncate(400 * 1024 * 1024)  # sparse: no disk used
+    code = (
+        "import resource, sys\n"
+        "from pathlib import Path\n"
+        "from ingest.analyse import analyse_file\n"
+        f"result = analyse_file(Path({str(huge)!r}), 'huge.png', 64)\n"
+        "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024\n"
+        "print(result.stage, result.bytes, result.sha256[:8], peak)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    stage, size, digest, peak_mb = out.stdout.split()
+    assert stage == "decode" and int(size) == 400 * 1024 * 1024
+    zeros = hashlib.sha256()
+    for _ in range(400):
+        zeros.update(bytes(1024 * 1024))
+    assert digest == zeros.hexdigest()[:8]
+    assert int(peak_mb) < 250, peak_mb

@@ -1,11 +1,19 @@
 """The command line: demo data, help text, and the README documenting it."""
 
+import fcntl
 import re
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
+from ingest import store
 from ingest.cli import cli
+
+from .conftest import rows
 
 README = Path(__file__).parent.parent / "README.md"
 
@@ -49,3 +57,108 @@ def test_readme_opens_with_the_two_quick_start_commands():
 def test_ingest_of_a_missing_folder_is_a_clean_error(tmp_path):
     result = CliRunner().invoke(cli, ["ingest", str(tmp_path / "nope")])
     assert result.exit_code == 2 and "does not exist" in result.output
+
+
+def test_ingest_passes_neighbours_and_rule_and_refuses_a_bad_rule(cats):
+    result = CliRunner().invoke(
+        cli, ["ingest", str(cats), "-s", "--neighbours", "3", "--rule", "phash <= 8"]
+    )
+    assert result.exit_code == 0, result.output
+    db = cats / "cats.db"
+    settings = dict(rows(db, "select key, value from settings"))
+    assert settings["neighbours"] == "3" and settings["rule"] == "phash<=8"
+    assert rows(db, "select max(rank) from neighbours") == [(2,)]
+    assert rows(db, "select distinct rule from pairs where near_duplicate = 1") in (
+        [],
+        [("phash<=8",)],
+    )
+    bad = CliRunner().invoke(cli, ["ingest", str(cats), "-s", "--rule", "nonsense"])
+    assert bad.exit_code == 2 and "cannot read the rule" in bad.output
+    assert "Traceback" not in bad.output
+
+
+def test_an_empty_folder_says_no_pictures_and_writes_nothing(tmp_path):
+    (tmp_path / "notes.txt").write_text("no pictures here")
+    result = CliRunner().invoke(cli, ["ingest", str(tmp_path), "-s"])
+    assert result.exit_code == 1 and "no pictures found" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+@pytest.mark.parametrize("command", ["stats", "sync", "pairs", "sort", "ingest"])
+def test_a_database_of_another_program_is_refused_untouched(tmp_path, command, cats):
+    other = tmp_path / "other.db"
+    conn = sqlite3.connect(other)
+    conn.execute("create table invoices (id integer primary key, total real)")
+    conn.commit()
+    conn.close()
+    before = other.read_bytes()
+    args = {"sort": ["--by", "size"], "ingest": [str(cats), "-s"]}.get(command, [])
+    result = CliRunner().invoke(cli, [command, "--db", str(other), *args])
+    assert result.exit_code == 1, result.output
+    assert "not a cattags database" in result.output and "Traceback" not in result.output
+    assert other.read_bytes() == before
+
+
+def test_a_second_ingest_on_the_same_database_stops_with_a_clear_message(cats):
+    db = cats / "cats.db"
+    CliRunner().invoke(cli, ["ingest", str(cats), "-s"])
+    with open(db, "rb") as handle:  # what a running ingest holds
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        result = CliRunner().invoke(cli, ["ingest", str(cats), "-s"])
+    assert result.exit_code == 1 and "another cattags ingest is writing" in result.output
+    assert "Traceback" not in result.output
+    again = CliRunner().invoke(cli, ["ingest", str(cats), "-s"])  # the lock went with its holder
+    assert again.exit_code == 0, again.output
+
+
+def test_a_database_locked_too_long_is_a_clear_message(cats, monkeypatch):
+    CliRunner().invoke(cli, ["ingest", str(cats), "-s"])
+    monkeypatch.setattr(store, "BUSY_TIMEOUT_MS", 50)
+    writer = sqlite3.connect(cats / "cats.db")
+    writer.execute("BEGIN IMMEDIATE")  # Datasette saving a move, say
+    try:
+        result = CliRunner().invoke(cli, ["sort", "--db", str(cats / "cats.db"), "--by", "size"])
+    finally:
+        writer.rollback()
+        writer.close()
+    assert result.exit_code == 1 and "locked by another program" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_a_full_disk_is_a_clear_message_and_the_next_run_carries_on(cats, tmp_path):
+    small = tmp_path / "small"
+    small.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(small)])
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a small file system here (needs root)")
+    try:
+        command = [
+            str(Path(sys.executable).with_name("cattags")),
+            "ingest",
+            str(cats),
+            "--db",
+            str(small / "cats.db"),
+            "--thumbs",
+            str(small / "thumbs"),
+            "-s",
+            "--commit-every",
+            "5",
+        ]
+        full = subprocess.run(command, capture_output=True, text=True)
+        assert full.returncode == 1, full.stdout + full.stderr
+        assert "disk is full" in full.stderr and "Traceback" not in full.stderr
+        again = subprocess.run(command, capture_output=True, text=True)
+        assert again.returncode == 1 and "disk is full" in again.stderr, again.stderr
+        conn = sqlite3.connect(small / "cats.db")
+        assert conn.execute("pragma integrity_check").fetchone() == ("ok",)
+        conn.close()
+        subprocess.run(["mount", "-o", "remount,size=50m", str(small)], check=True)
+        done = subprocess.run(command, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        clean = tmp_path / "clean.db"
+        subprocess.run([*command[:3], "--db", str(clean), "-s"], check=True)
+        assert rows(small / "cats.db", "select id from images order by id") == rows(
+            clean, "select id from images order by id"
+        )
+    finally:
+        subprocess.run(["umount", str(small)], check=True)

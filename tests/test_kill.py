@@ -141,3 +141,42 @@ def test_killed_runs_leave_a_consistent_database_and_resume_to_the_same_rows(pic
     check_consistent(source)
     assert not [p for p in (source / "thumbs").rglob(TEMP_PREFIX + "*")]
     assert snapshot(db) == expected
+
+
+def children_of(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.add(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_workers_exit_when_the_main_process_is_killed(pictures, tmp_path):
+    source = tmp_path / "pictures"
+    shutil.copytree(pictures, source)
+    process = start(source)
+    deadline = time.monotonic() + 60
+    workers: set[int] = set()
+    while len(workers) < 2 and process.poll() is None and time.monotonic() < deadline:
+        workers = children_of(process.pid)
+        time.sleep(0.01)
+    assert len(workers) >= 2, "the workers never started"
+    process.send_signal(signal.SIGKILL)  # the main process only, not its group
+    process.wait()
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(alive(pid) for pid in workers)

@@ -146,4 +146,4 @@ def test_pairs_command_recomputes_with_a_new_rule_and_records_it(cats):
     assert rows(db, "select value from settings where key = 'rule'") == [("whash<=12",)]
     assert rows(db, "select distinct rule from pairs where near_duplicate = 1") == [("whash<=12",)]
     bad = CliRunner().invoke(cli, ["pairs", "--db", str(db), "--rule", "nonsense"])
-    assert bad.exit_code == 1 and "Traceback" not in bad.output
+    assert bad.exit_code == 2 and "Traceback" not in bad.output  # a usage error

@@ -1,7 +1,11 @@
 """`cattags sync` after thumbnails were moved, deleted or orphaned on disk."""
 
 import json
+import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -101,3 +105,29 @@ def test_sync_on_a_database_ingest_never_built_is_a_clean_error(tmp_path):
     result = CliRunner().invoke(cli, ["sync", "--db", str(tmp_path / "blank.db")])
     assert result.exit_code == 1 and "run `cattags ingest` first" in result.output
     assert "Traceback" not in result.output
+
+
+def test_what_cannot_be_a_thumbnail_is_recorded_and_skipped_never_blocking(cats):
+    """A bomb named like a thumbnail, a pipe named like one, a folder whose name
+    is not UTF-8: each recorded in errors; sync finishes (a pipe is never opened)."""
+    from .test_bad_files import png_header_only
+
+    ingest(cats, workers=1)
+    thumbs = cats / "thumbs"
+    (thumbs / "20000x20000_0123456789abcdef_.png").write_bytes(png_header_only(20_000, 20_000))
+    (thumbs / "3000x3000_0123456789abcdef_.png").write_bytes(png_header_only(3000, 3000))
+    os.mkfifo(thumbs / "10x10_fedcba9876543210_.png")
+    os.mkdir(os.path.join(os.fsencode(thumbs), b"caf\xe9"))
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("cattags")), "sync", "--db", str(cats / "cats.db")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    recorded = dict(rows(cats / "cats.db", "select path, error from errors where stage = 'sync'"))
+    assert "decompression bomb" in recorded["20000x20000_0123456789abcdef_.png"]
+    assert "too large for a thumbnail" in recorded["3000x3000_0123456789abcdef_.png"]
+    assert "not a regular file" in recorded["10x10_fedcba9876543210_.png"]
+    assert "not UTF-8" in recorded["caf\\xe9"]
+    assert "skipped: caf\\xe9 (folder name is not UTF-8" in result.stdout
