@@ -347,7 +347,7 @@ def parse_bytes(text: str) -> int:
     type=click.FloatRange(0.1),
     default=30.0,
     show_default=True,
-    help="Seconds before a request is given up",
+    help="Seconds a whole request may take, headers and body",
 )
 @click.option(
     "--retries",
@@ -361,6 +361,13 @@ def parse_bytes(text: str) -> int:
     default="50MB",
     show_default=True,
     help="Refuse bodies larger than this, while streaming",
+)
+@click.option(
+    "--max-wait",
+    type=click.FloatRange(0),
+    default=600.0,
+    show_default=True,
+    help="Seconds of retry waits (backoff, Retry-After) spent on one address before giving it up",
 )
 @click.option(
     "--max-attempts",
@@ -381,6 +388,7 @@ def fetch(
     timeout,
     retries,
     max_bytes,
+    max_wait,
     max_attempts,
     then_ingest,
     silent,
@@ -401,7 +409,12 @@ def fetch(
     if (url is None) == (from_file is None):
         raise click.UsageError("give either URL or --from-file")
     fetcher = Fetcher(
-        into, timeout=timeout, retries=retries, max_bytes=parse_bytes(max_bytes), delay=delay
+        into,
+        timeout=timeout,
+        retries=retries,
+        max_bytes=parse_bytes(max_bytes),
+        delay=delay,
+        max_wait=max_wait,
     )
     listed = list(from_file) if from_file else []
     total = (count or 1) if url else len(listed)

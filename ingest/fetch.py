@@ -1,10 +1,12 @@
 """`cattags fetch`: gather pictures over HTTP, politely and safely.
 
 One httpx client; retries with exponential backoff and jitter on connection
-errors, timeouts, 5xx and 429 (honouring Retry-After); bodies streamed with a
-size limit; only what Pillow can decode is kept; files are named by their
-content and written atomically, so repeats are noticed and an interrupted
-run leaves no partial file.
+errors, timeouts, 5xx and 429 (honouring Retry-After), within a total wait
+per address; each request bounded as a whole by the timeout; bodies read raw
+and decompressed by us with a bound, so neither the wire nor a compression
+bomb passes the size limit; only what Pillow can decode is kept; files are
+named by their content and written atomically, so repeats are noticed and an
+interrupted run leaves no partial file.
 """
 
 from __future__ import annotations
@@ -13,10 +15,14 @@ import email.utils
 import hashlib
 import io
 import random
+import signal
+import threading
 import time
 import warnings
+import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +38,14 @@ USER_AGENT = (
 BACKOFF_BASE = 1.0  # seconds before the first retry; doubles each time
 BACKOFF_CAP = 60.0  # never wait longer than this between retries
 RETRY_STATUSES = {429, 500, 502, 503, 504}
+DEFAULT_MAX_WAIT = 600.0  # seconds of retry waits per address before giving it up
+SCHEMES = {"http", "https"}
+# Content-Encoding -> zlib window bits; anything else (or a stack) is refused.
+ENCODINGS = {
+    "gzip": 16 + zlib.MAX_WBITS,
+    "x-gzip": 16 + zlib.MAX_WBITS,
+    "deflate": 32 + zlib.MAX_WBITS,
+}
 SUFFIXES = {
     "JPEG": ".jpg",
     "PNG": ".png",
@@ -80,6 +94,35 @@ class GaveUp(Exception):
     """A request that still failed after every retry."""
 
 
+class OutOfTime(Exception):
+    """Raised (from a timer signal) when a whole request took longer than the timeout."""
+
+
+@contextmanager
+def time_limit(seconds: float) -> Iterator[None]:
+    """Raise OutOfTime in this block after `seconds`, even inside a socket read
+    that trickles one byte at a time (per-read timeouts never fire then).
+
+    Needs the main thread of a Unix process; elsewhere the body loop's own
+    deadline check is the bound."""
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+        signal, "setitimer"
+    ):
+        yield
+        return
+
+    def expire(signum, frame):
+        raise OutOfTime
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 @dataclass
 class Fetcher:
     """One polite client and the rules it follows."""
@@ -89,15 +132,23 @@ class Fetcher:
     retries: int = 5
     max_bytes: int = 50 * 1024 * 1024
     delay: float = 1.0
+    max_wait: float = DEFAULT_MAX_WAIT
     sleep: Callable[[float], None] = time.sleep
     summary: FetchSummary = field(default_factory=FetchSummary)
 
     def __post_init__(self):
-        self.client = httpx.Client(
-            timeout=self.timeout, follow_redirects=True, headers={"User-Agent": USER_AGENT}
-        )
+        self.client = self._new_client()
         self.into.mkdir(parents=True, exist_ok=True)
         self.requests = 0
+        self.waited: Counter = Counter()  # address -> seconds spent waiting to retry it
+        self.given_up: dict[str, str] = {}  # address -> why no more requests go to it
+
+    def _new_client(self) -> httpx.Client:
+        return httpx.Client(
+            timeout=self.timeout,
+            follow_redirects=True,
+            headers={"User-Agent": USER_AGENT, "Accept-Encoding": "gzip, deflate"},
+        )
 
     def close(self) -> None:
         self.client.close()
@@ -123,24 +174,61 @@ class Fetcher:
 
     def download(self, url: str) -> tuple[bytes, str]:
         """Body and picture format of a successful GET, retrying what is worth it."""
+        try:
+            check_address(url)
+        except Refused as reason:
+            self.given_up[url] = str(reason)
+            raise
         for attempt in range(self.retries + 1):
             if self.requests and self.delay > 0:
                 self.sleep(self.delay)  # polite, between any two requests
             self.requests += 1
             try:
                 return self._attempt(url)
-            except (httpx.TimeoutException, httpx.TransportError) as error:
-                retry = Retry(f"{type(error).__name__}: {error}".rstrip(": "))
             except Retry as answer:
                 retry = answer
+            wait = retry.wait if retry.wait is not None else backoff(attempt)
             if attempt == self.retries:
                 raise GaveUp(retry.problem)
+            if self.waited[url] + wait > self.max_wait:
+                why = (
+                    f"gave up after waiting {self.waited[url]:.0f} s in all"
+                    f" (--max-wait {self.max_wait:.0f}): {retry.problem}"
+                )
+                self.given_up[url] = why
+                raise GaveUp(why)
+            self.waited[url] += wait
             self.summary.retries += 1
-            self.sleep(retry.wait if retry.wait is not None else backoff(attempt))
+            self.sleep(wait)
         raise GaveUp("no attempt made")
 
     def _attempt(self, url: str) -> tuple[bytes, str]:
-        """One GET: the body and its format, or Retry, or Refused."""
+        """One GET, bounded as a whole by the timeout: the body and its format,
+        or Retry, or Refused."""
+        try:
+            with time_limit(self.timeout):
+                body, content_type = self._get(url, time.monotonic() + self.timeout)
+        except OutOfTime:
+            # Interrupted anywhere inside httpx: start again with a fresh client.
+            self.client.close()
+            self.client = self._new_client()
+            raise Retry(f"no complete answer within --timeout {self.timeout:g} s") from None
+        except httpx.TooManyRedirects:
+            raise Refused("redirect loop") from None
+        except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as error:
+            raise Retry(f"{type(error).__name__}: {error}".rstrip(": ")) from None
+        except httpx.UnsupportedProtocol:
+            raise Refused("not an http(s) address") from None
+        except httpx.HTTPError as error:  # invalid answers, proxies: not worth a retry
+            raise Refused(f"{type(error).__name__}") from None
+        if not body:
+            raise Refused("empty")
+        try:
+            return body, picture_format(body)
+        except Refused:
+            raise Refused(content_type or "not a picture") from None
+
+    def _get(self, url: str, deadline: float) -> tuple[bytes, str]:
         with self.client.stream("GET", url) as response:
             if response.status_code in RETRY_STATUSES:
                 wait = retry_after(response.headers.get("retry-after"))
@@ -151,17 +239,68 @@ class Fetcher:
             if declared and declared.isdigit() and int(declared) > self.max_bytes:
                 raise Refused("too large")
             content_type = response.headers.get("content-type", "").split(";")[0].strip()
-            body = bytearray()
-            for chunk in response.iter_bytes():
-                body += chunk
-                if len(body) > self.max_bytes:
-                    raise Refused("too large")  # stop reading before it fills the disk
-        if not body:
-            raise Refused("empty")
-        try:
-            return bytes(body), picture_format(bytes(body))
-        except Refused:
-            raise Refused(content_type or "not a picture") from None
+            decoder = Decoder(response.headers.get("content-encoding", ""), self.max_bytes)
+            for chunk in response.iter_raw():
+                decoder.feed(chunk)
+                if time.monotonic() > deadline:
+                    raise OutOfTime
+            return decoder.finish(), content_type
+
+
+def check_address(url: str) -> None:
+    """Refused at once (never retried) for what is not an http(s) address."""
+    try:
+        scheme = httpx.URL(url).scheme
+    except httpx.InvalidURL as error:
+        raise Refused(f"not a valid address ({error})") from None
+    if scheme not in SCHEMES:
+        raise Refused(f"not an http(s) address ({scheme or 'no scheme'})")
+
+
+class Decoder:
+    """The body from raw bytes, decompressed here with a bound: a few KB that
+    inflate to a GB stop at max_bytes, in memory and in CPU."""
+
+    def __init__(self, encoding: str, max_bytes: int):
+        name = encoding.strip().lower()
+        if name in ("", "identity"):
+            self.inflate = None
+        elif name in ENCODINGS:
+            self.inflate = zlib.decompressobj(ENCODINGS[name])
+        else:
+            raise Refused(f"Content-Encoding {encoding.strip()!r} (one of gzip, deflate)")
+        self.max_bytes = max_bytes
+        self.raw = 0
+        self.body = bytearray()
+
+    def feed(self, chunk: bytes) -> None:
+        self.raw += len(chunk)
+        if self.raw > self.max_bytes:
+            raise Refused("too large")
+        if self.inflate is None:
+            self.body += chunk
+        else:
+            room = self.max_bytes - len(self.body) + 1
+            try:
+                self.body += self.inflate.decompress(chunk, room)
+            except zlib.error:
+                raise Refused("broken compressed body") from None
+            if self.inflate.unconsumed_tail:
+                raise Refused("too large")
+        if len(self.body) > self.max_bytes:
+            raise Refused("too large")  # stop reading before it fills memory or disk
+
+    def finish(self) -> bytes:
+        if self.inflate is not None:
+            try:
+                self.body += self.inflate.flush()
+            except zlib.error:
+                raise Refused("broken compressed body") from None
+            if not self.inflate.eof:
+                raise Refused("broken compressed body (cut short)")
+        if len(self.body) > self.max_bytes:
+            raise Refused("too large")
+        return bytes(self.body)
 
 
 def picture_format(data: bytes) -> str:
@@ -225,9 +364,13 @@ def fetch_pictures(
                 attempts += 1
                 if fetcher.fetch_one(url):
                     on_progress(1)
+                if url in fetcher.given_up:
+                    break
             if fetcher.summary.saved < wanted:
+                why = f": {fetcher.given_up[url]}" if url in fetcher.given_up else ""
                 return fetcher.summary, (
-                    f"only {fetcher.summary.saved} of {wanted} new pictures after {attempts} attempts"
+                    f"only {fetcher.summary.saved} of {wanted} new pictures"
+                    f" after {attempts} attempts{why}"
                 )
             return fetcher.summary, None
         listed = [u.strip() for u in urls if u.strip() and not u.lstrip().startswith("#")]

@@ -8,9 +8,11 @@ picture, so each bit is "block sum above the median". Block sums of 8-bit
 pixels are exact integers, which gives the same bits without any wavelet.
 
 Only a tie at the median (the 32nd and 33rd smallest sums equal, as in flat or
-synthetic pictures) leaves the answer to imagehash's floating-point rounding;
-there we call imagehash itself on the same resized picture, so the result is
-bit-identical in every case.
+synthetic pictures) leaves the answer to imagehash's floating-point rounding.
+There we repeat imagehash's own wavelet steps, one 1/8 x 1/8 block at a time
+(`whash_low_band`): the Haar steps never reach across a block until the last
+three levels, so the floats are the same as imagehash's, bit for bit, in a
+few MB instead of the ~3 GB imagehash needs for an 8192 px working picture.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import imagehash
 import numpy as np
 from PIL import Image
 
@@ -69,8 +70,45 @@ def whash_from_sums(gray: Image.Image, sums: np.ndarray) -> str:
     below, above = middle[31], middle[32]
     if below == above:
         # A tie at the median: only imagehash's own rounding decides.
-        return str(imagehash.whash(gray))
+        low = whash_low_band(gray)
+        return bits_to_hex(low > np.median(low))
     return bits_to_hex(flat > below)
+
+
+def whash_low_band(gray: Image.Image) -> np.ndarray:
+    """The 8x8 array imagehash's whash compares with its median, computed with
+    the same pywt calls on one block of the working picture at a time.
+
+    imagehash takes the full Haar decomposition, zeroes its single lowest
+    coefficient, reconstructs, then decomposes again to 8x8. The first and
+    the last steps stay inside each of the 64 blocks; only the 8x8 top of
+    the first decomposition is global, and it is small.
+    """
+    import pywt  # imagehash's own wavelet library, already installed with it
+
+    side = gray.width
+    levels = side.bit_length() - 1 - HASH_SIZE.bit_length() + 1  # down to one value a block
+    block = side // HASH_SIZE
+    pixels = np.asarray(gray)
+
+    def decompose(i: int, j: int) -> list:
+        part = pixels[i * block : (i + 1) * block, j * block : (j + 1) * block] / 255.0
+        return pywt.wavedec2(part, "haar", level=levels)
+
+    cells = [(i, j) for i in range(HASH_SIZE) for j in range(HASH_SIZE)]
+    top = np.empty((HASH_SIZE, HASH_SIZE))
+    for i, j in cells:
+        top[i, j] = decompose(i, j)[0][0, 0]
+    upper = list(pywt.wavedec2(top, "haar", level=HASH_SIZE.bit_length() - 1))
+    upper[0] *= 0  # imagehash's remove_max_haar_ll
+    top = pywt.waverec2(upper, "haar")
+    low = np.empty((HASH_SIZE, HASH_SIZE))
+    for i, j in cells:
+        coeffs = decompose(i, j)
+        coeffs[0] = np.array([[top[i, j]]])
+        rebuilt = pywt.waverec2(coeffs, "haar")
+        low[i, j] = pywt.wavedec2(rebuilt, "haar", level=levels)[0][0, 0]
+    return low
 
 
 def bits_to_hex(bits: np.ndarray) -> str:

@@ -1,10 +1,12 @@
 """`cattags fetch` against a real HTTP server on 127.0.0.1 started by the tests."""
 
+import gzip
 import io
 import socket
 import struct
 import threading
 import time
+import tracemalloc
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from ingest.cli import cli
 from ingest.fetch import USER_AGENT, Fetcher, fetch_pictures, retry_after
 
 SLOW = 1.5  # seconds the slow answer takes; the tests' timeout is shorter
+GZIP_BOMB = gzip.compress(bytes(64 * 1024 * 1024), compresslevel=9)
 
 
 def picture(number: int) -> bytes:
@@ -53,8 +56,52 @@ class CatHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def send_raw(self, body: bytes, encoding: str):
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.send_header("Content-Encoding", encoding)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def trickle(self, data: bytes, pause: float):
+        for n in range(len(data)):
+            self.wfile.write(data[n : n + 1])
+            self.wfile.flush()
+            time.sleep(pause)
+
     def do_GET(self):
         self.server.agents.append(self.headers.get("User-Agent", ""))
+        port = self.server.server_address[1]
+        if self.path == "/loop":
+            self.send_body(302, b"", "text/plain", [("Location", f"http://127.0.0.1:{port}/loop")])
+            return
+        if self.path == "/always-429":
+            self.send_body(429, b"slow down", "text/plain", [("Retry-After", "2")])
+            return
+        if self.path == "/gzip-bomb":  # 64 MB of zeros in ~64 KB
+            self.send_raw(GZIP_BOMB, "gzip")
+            return
+        if self.path == "/stacked":  # gzip of gzip: each layer small, the whole enormous
+            self.send_raw(gzip.compress(GZIP_BOMB), "gzip, gzip")
+            return
+        if self.path == "/broken-gzip":
+            self.send_raw(gzip.compress(picture(5))[:-20], "gzip")
+            return
+        if self.path == "/gzip-cat":
+            self.send_raw(gzip.compress(picture(6)), "gzip")
+            return
+        if self.path == "/trickle-body":
+            body = picture(7)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.trickle(body, 0.05)
+            return
+        if self.path == "/trickle-headers":
+            self.trickle(b"HTTP/1.1 200 OK\r\n" + b"X-Slow: " + b"a" * 200 + b"\r\n\r\n", 0.05)
+            return
         if self.path.startswith("/fixed/"):
             self.send_body(200, picture(int(self.path.rsplit("/", 1)[1])), "image/png")
             return
@@ -228,3 +275,67 @@ def test_max_bytes_sizes_are_parsed(server, tmp_path):
         cli, ["fetch", url_of(server), "--into", str(tmp_path / "c"), "--max-bytes", "lots"]
     )
     assert result.exit_code == 2 and "50MB" in result.output
+
+
+def test_compressed_bodies_are_bounded_whatever_the_server_sends(server, tmp_path):
+    fetcher = make_fetcher(tmp_path, max_bytes=100_000)
+    tracemalloc.start()
+    try:
+        for path in ("/gzip-bomb", "/stacked"):
+            assert fetcher.fetch_one(url_of(server, path)) is False
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 5 * 1024 * 1024, peak  # a 64 MB bomb never inflates past the limit
+    assert fetcher.summary.refused == {
+        "too large": 1,
+        "Content-Encoding 'gzip, gzip' (one of gzip, deflate)": 1,
+    }
+    assert fetcher.fetch_one(url_of(server, "/gzip-cat")) is True  # plain gzip is fine
+
+
+def test_a_request_is_bounded_as_a_whole_by_the_timeout(server, tmp_path):
+    """A body or headers trickled a byte at a time never trip a per-read
+    timeout; the whole request still ends at --timeout."""
+    for path in ("/trickle-body", "/trickle-headers"):
+        fetcher = make_fetcher(tmp_path, timeout=1.0, retries=0)
+        started = time.monotonic()
+        assert fetcher.fetch_one(url_of(server, path)) is False
+        assert time.monotonic() - started < 3.0, path
+        assert "within --timeout 1 s" in fetcher.summary.failed[0]
+
+
+def test_a_server_that_always_says_later_is_given_up_after_a_bounded_wait(server, tmp_path):
+    waits: list[float] = []
+    fetcher = make_fetcher(tmp_path, waits, retries=5, max_wait=10)
+    summary, shortfall = fetch_pictures(fetcher, url_of(server, "/always-429"), count=100)
+    assert sum(w for w in waits) <= 10
+    assert len(server.agents) <= 10  # not the 1,860 requests of an unbounded run
+    assert shortfall.startswith("only 0 of 100 new pictures")
+    assert "gave up after waiting 10 s in all (--max-wait 10): HTTP 429" in shortfall
+
+
+def test_bad_addresses_and_broken_answers_are_refused_and_the_list_goes_on(server, tmp_path):
+    listing = tmp_path / "urls.txt"
+    listing.write_text(
+        "\n".join(
+            [
+                "http://[::1",
+                "file:///etc/passwd",
+                "ftp://example.com/cat.png",
+                url_of(server, "/loop"),
+                url_of(server, "/broken-gzip"),
+                url_of(server, "/fixed/4"),
+            ]
+        )
+    )
+    result = CliRunner().invoke(
+        cli,
+        ["fetch", "--from-file", str(listing), "--into", str(tmp_path / "c"), "--delay", "0"],
+    )
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert "1 saved, 0 repeats, 0 retries, 5 refused" in result.output
+    for reason in ("not a valid address", "not an http(s) address", "redirect loop", "broken"):
+        assert reason in result.output, reason
+    assert "5 of 6 addresses gave no picture" in result.output
+    assert len(list((tmp_path / "c").iterdir())) == 1

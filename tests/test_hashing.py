@@ -2,6 +2,8 @@
 
 import io
 import random
+import subprocess
+import sys
 
 import imagehash
 import numpy as np
@@ -177,3 +179,38 @@ def test_hamming_is_a_sql_function_of_the_library(tmp_path):
         "select hamming('ffffffffffffffff', 0), hamming(-1, 0), hamming('0f', 'f0'), hamming(null, 1)"
     ).fetchone()
     assert got == (64, 64, 8, None)
+
+
+@pytest.mark.parametrize("side", [1024, 2048])
+def test_ties_at_the_median_on_large_pictures_equal_imagehash(side):
+    """Block-constant pictures tie at the median: the blockwise wavelet steps
+    must reproduce imagehash's floats exactly at working sizes where imagehash
+    itself needs hundreds of MB."""
+    rng = np.random.default_rng(side)
+    for levels in ([0, 100, 200], [7], [3, 3, 3, 250]):
+        grid = rng.choice(levels, (8, 8)).astype(np.uint8)
+        pixels = np.kron(grid, np.ones((side // 8, side // 8), dtype=np.uint8))
+        # A little noise in one corner block, so not every block is the same.
+        pixels[: side // 8, : side // 8] += rng.integers(0, 3, (side // 8, side // 8), np.uint8)
+        img = Image.fromarray(pixels)
+        assert whash(img) == str(imagehash.whash(img)), (side, levels)
+
+
+def test_a_flat_picture_near_the_pixel_limit_is_hashed_in_little_memory(tmp_path):
+    """9400 x 9400, all zero: an 8192 px working picture that ties everywhere.
+    imagehash needs ~3 GB for it; a worker here stays under 1 GB."""
+    path = tmp_path / "flat.png"
+    Image.new("RGB", (9400, 9400)).save(path, compress_level=1)
+    code = (
+        "import resource\n"
+        "from pathlib import Path\n"
+        "from ingest.analyse import analyse_file\n"
+        f"result = analyse_file(Path({str(path)!r}), 'flat.png', 64)\n"
+        "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024\n"
+        "print(result.image['whash'], peak)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    digest, peak_mb = out.stdout.split()
+    assert digest == "0" * 16
+    assert int(peak_mb) < 1024, peak_mb
