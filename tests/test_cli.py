@@ -133,7 +133,9 @@ def test_a_full_disk_is_a_clear_message_and_the_next_run_carries_on(cats, tmp_pa
         pytest.skip("cannot mount a small file system here (needs root)")
     try:
         command = [
-            str(Path(sys.executable).with_name("cattags")),
+            sys.executable,
+            "-m",
+            "ingest",
             "ingest",
             str(cats),
             "--db",
@@ -156,7 +158,7 @@ def test_a_full_disk_is_a_clear_message_and_the_next_run_carries_on(cats, tmp_pa
         done = subprocess.run(command, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
         clean = tmp_path / "clean.db"
-        subprocess.run([*command[:3], "--db", str(clean), "-s"], check=True)
+        subprocess.run([*command[:5], "--db", str(clean), "-s"], check=True)
         assert rows(small / "cats.db", "select id from images order by id") == rows(
             clean, "select id from images order by id"
         )

@@ -5,7 +5,6 @@ import os
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -119,7 +118,7 @@ def test_what_cannot_be_a_thumbnail_is_recorded_and_skipped_never_blocking(cats)
     os.mkfifo(thumbs / "10x10_fedcba9876543210_.png")
     os.mkdir(os.path.join(os.fsencode(thumbs), b"caf\xe9"))
     result = subprocess.run(
-        [str(Path(sys.executable).with_name("cattags")), "sync", "--db", str(cats / "cats.db")],
+        [sys.executable, "-m", "ingest", "sync", "--db", str(cats / "cats.db")],
         capture_output=True,
         text=True,
         timeout=60,
