@@ -4,6 +4,7 @@ nearest cats, and moving pictures to folders for permitted users."""
 from __future__ import annotations
 
 import copy
+import datetime
 import json
 
 from datasette import hookimpl
@@ -22,7 +23,7 @@ from .compat import (
     set_default_table_config,
 )
 from .detect import PLUGIN, known_library_names
-from .facets import TagsFacet
+from .facets import FolderFacet, TagsFacet
 from .middleware import (
     wrap_bounded_writes,
     wrap_gallery_without_suggestions,
@@ -37,27 +38,50 @@ from .permissions import (
     databases_hiding_images,
 )
 from .queries import SIMILAR, similar_queries
-from .views import move_view, thumb_view, undo_view
+from .views import move_view, original_view, thumb_view, undo_view
 
 
-def tags_text(value) -> str:
-    """A JSON array of tags as "a, b, c" (anything else as it is)."""
+def tag_chips(value, size=None, folder="") -> list[str]:
+    """The tags of a JSON array worth a chip in the gallery: not the size (the
+    tooltip and the picture page carry it), not the names of its own folder
+    (the folder chip shows them)."""
     try:
         tags = json.loads(value)
     except (TypeError, ValueError):
-        return str(value or "")
-    return ", ".join(str(tag) for tag in tags) if isinstance(tags, list) else str(value)
+        return []
+    if not isinstance(tags, list):
+        return []
+    hidden = {size, *(folder or "").split("/")}
+    return [str(tag) for tag in tags if tag not in hidden]
+
+
+def human_bytes(value) -> str:
+    """1234567 -> "1.2 MB"."""
+    if not isinstance(value, int):
+        return ""
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:,} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
+    return ""
+
+
+def date_from_ns(value) -> str:
+    """Nanoseconds since the epoch as a UTC date and time."""
+    if not isinstance(value, int):
+        return ""
+    moment = datetime.datetime.fromtimestamp(value / 1e9, datetime.UTC)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 DEFAULT_TABLE_CONFIG = {
-    "facets": [{"tags": "image_tags"}, "size", "folder", "nearest_distance", "cluster"],
+    "facets": [{"tags": "image_tags"}, {"folder": "folder"}, "cluster", "nearest_distance"],
     "sort": "id",
 }
 GALLERY = '{% include "cattags/gallery.html" %}'
-ROW = (
-    '{% extends "default:row.html" %}{% block content %}{{ super() }}'
-    '{% include "cattags/nearest.html" %}{% endblock %}'
-)
+PICTURE = '{% extends "cattags/picture.html" %}'
+PAGES = ("images",)  # the tables whose pages are the plugin's own
+THUMBNAIL_TABLES = ("images", "pairs", "neighbours", "files", "image_tags", "moves", "thumbnails")
 
 
 @hookimpl
@@ -70,6 +94,7 @@ def prepare_connection(conn):
 def register_routes():
     return [
         (r"^/(?P<database>[^/]+)/-/cattags/thumb/(?P<image_id>[^/]+)\.png$", thumb_view),
+        (r"^/(?P<database>[^/]+)/-/cattags/original/(?P<image_id>[^/]+)$", original_view),
         (r"^/(?P<database>[^/]+)/-/cattags/move$", move_view),
         (r"^/(?P<database>[^/]+)/-/cattags/undo$", undo_view),
     ]
@@ -86,9 +111,11 @@ def prepare_jinja2_environment(env, datasette):
     for name in known_library_names(datasette):
         db, table = to_css_class(name), to_css_class("images")
         templates[f"_table-{db}-{table}.html"] = GALLERY
-        templates[f"row-{db}-{table}.html"] = ROW
+        templates[f"row-{db}-{table}.html"] = PICTURE
     env.loader = ChoiceLoader([env.loader, DictLoader(templates)])
-    env.filters["cattags_tags"] = tags_text
+    env.filters["cattags_chips"] = tag_chips
+    env.filters["cattags_bytes"] = human_bytes
+    env.filters["cattags_date"] = date_from_ns
 
 
 @hookimpl(tryfirst=True)
@@ -107,17 +134,22 @@ def extra_template_vars(template, database, table, view_name, request, datasette
 def extra_css_urls(template, database, table, datasette):
     if database not in known_library_names(datasette):
         return []
-    if (
-        table in ("images", "pairs", "neighbours", "files", "image_tags")
-        or template == "query.html"
-    ):
+    if table in THUMBNAIL_TABLES or template == "query.html":
         return [datasette.urls.static_plugins("datasette_cattags", "cattags.css")]
     return []
 
 
 @hookimpl
+def extra_js_urls(template, database, table, datasette):
+    """The gallery's and the picture page's script, on those pages only."""
+    if table in PAGES and database in known_library_names(datasette):
+        return [datasette.urls.static_plugins("datasette_cattags", "cattags.js")]
+    return []
+
+
+@hookimpl
 def register_facet_classes():
-    return [TagsFacet]
+    return [TagsFacet, FolderFacet]
 
 
 @hookimpl

@@ -39,6 +39,11 @@ async def render_thumbnail_cell(datasette, row, value, column, table, database):
         value = value.get("value")
     if not isinstance(value, str) or not IMAGE_ID.match(value):
         return None
+    if table == "images":
+        # The gallery's own rows: no query per row (the URL revalidates by ETag).
+        if column in IMAGE_ID_COLUMNS["images"]:
+            return linked_thumb(datasette, database, value, None, None, None)
+        return None
     if table is None or column in IMAGE_ID_COLUMNS.get(table, ()):
         return await _lookup(datasette, database, value, linked=True)
     return None

@@ -1,14 +1,19 @@
-"""What the gallery and row templates need to know, per request."""
+"""What the gallery and picture templates need to know, per request."""
 
 from __future__ import annotations
 
-from datasette.utils import tilde_decode
+import json
 
-from .detect import find_library
+from datasette.utils import path_with_added_args, path_with_removed_args, tilde_decode
+
+from .detect import Library, find_library
+from .folders import folder_tree
 from .permissions import can_move
-from .views import thumbnail_path
+from .views import VERSION_LENGTH, original_available, thumbnail_path
 
-FOLDERS_SHOWN = 200  # existing folders offered in the move form
+FOLDERS_SHOWN = 500  # folders listed in the panel and offered in the move field
+ZOOMS = (1.0, 1.5, 2.0)  # thumbnail scales the gallery offers (x the stored size)
+DEFAULT_ZOOM = 1.5
 
 
 async def _context(datasette, request, database, table, view_name):
@@ -25,43 +30,165 @@ async def _context(datasette, request, database, table, view_name):
         reason = "This database is read-only: pictures cannot be moved here."
     elif allowed and library.thumbs_root is None:
         reason = "The thumbnails folder is not on this server: pictures cannot be moved here."
-    folders = []
-    if movable:
-        rows = await db.execute(
-            f"select distinct folder from images where folder != '' order by folder limit {FOLDERS_SHOWN}"
-        )
-        folders = [row[0] for row in rows]
+    settings = {row[0]: row[1] for row in await db.execute("select key, value from settings")}
+    counts = await db.execute(
+        f"select folder, count(*) from images group by folder order by folder limit {FOLDERS_SHOWN}"
+    )
+    folders = [[row[0], row[1]] for row in counts]
+    table_url = datasette.urls.table(database, "images")
     context = {
         "gallery": request is None or request.args.get("_cattags") != "table",
         "can_move": movable,
         "reason": reason,
-        "folders": folders,
+        "folders": [folder for folder, _ in folders if folder],
+        "folder_counts": json.dumps(folders),
+        "tree": folder_tree(folders),
+        "top_count": next((count for folder, count in folders if folder == ""), 0),
+        "table_view_url": path_with_added_args(request, {"_cattags": "table"}) if request else "",
+        "gallery_view_url": path_with_removed_args(request, {"_cattags": "table"})
+        if request
+        else "",
         "move_url": datasette.urls.path(f"/{database}/-/cattags/move"),
         "undo_url": datasette.urls.path(f"/{database}/-/cattags/undo"),
-        "table_url": datasette.urls.table(database, "images"),
+        "thumb_prefix": datasette.urls.path(f"/{database}/-/cattags/thumb/"),
+        "version_length": VERSION_LENGTH,
+        "table_url": table_url,
+        "row_prefix": table_url + "/",
+        "thumb_size": int(settings.get("thumb_size", 64)),
+        "zooms": ZOOMS,
+        "zoom": DEFAULT_ZOOM,
         "nearest": [],
     }
     if view_name == "row" and request is not None:
         image_id = tilde_decode(request.url_vars.get("pks", ""))
-        context["image_id"] = image_id
-        rows = await db.execute(
-            "select n.rank, n.neighbour_id, n.distance, i.thumbnail, i.thumb_width, i.thumb_height,"
-            " i.size, i.folder from neighbours n join images i on i.id = n.neighbour_id"
-            " where n.image_id = ? order by n.rank",
-            [image_id],
-        )
-        context["nearest"] = [
-            {
-                **dict(row),
-                "src": thumbnail_path(datasette, database, row["neighbour_id"], row["thumbnail"]),
-                "href": datasette.urls.row(database, "images", row["neighbour_id"]),
-            }
-            for row in rows
-        ]
-        context["similar_url"] = datasette.urls.path(f"/{database}/similar") + f"?id={image_id}"
+        context["picture"] = await picture_details(datasette, library, image_id)
     return {"cattags": context}
 
 
 def page_context(datasette, request, database, table, view_name):
     """An awaitable for extra_template_vars."""
     return _context(datasette, request, database, table, view_name)
+
+
+async def picture_details(datasette, library: Library, image_id: str) -> dict | None:
+    """Everything the picture page shows, in readable form."""
+    database = library.database
+    db = datasette.get_database(database)
+    found = (await db.execute("select * from images where id = ?", [image_id])).first()
+    if found is None:
+        return None
+    image = dict(found)
+
+    def thumb(other_id: str, version: str | None) -> str:
+        return thumbnail_path(datasette, database, other_id, version)
+
+    def link(other_id: str) -> str:
+        return datasette.urls.row(database, "images", other_id)
+
+    files = [
+        dict(row)
+        for row in await db.execute(
+            "select path, bytes, mtime, missing_since from files where image_id = ? order by path",
+            [image_id],
+        )
+    ]
+    tags = [
+        dict(row)
+        for row in await db.execute(
+            "select tag, origin from image_tags where image_id = ? order by origin = 'size', tag",
+            [image_id],
+        )
+    ]
+    nearest = [
+        {
+            **dict(row),
+            "src": thumb(row["neighbour_id"], row["thumbnail"]),
+            "href": link(row["neighbour_id"]),
+        }
+        for row in await db.execute(
+            "select n.rank, n.neighbour_id, n.distance, i.thumbnail, i.thumb_width,"
+            " i.thumb_height, i.size, i.folder from neighbours n"
+            " join images i on i.id = n.neighbour_id where n.image_id = ? order by n.rank",
+            [image_id],
+        )
+    ]
+    group = []
+    if image["cluster"] is not None:
+        group = [
+            {**dict(row), "src": thumb(row["id"], row["thumbnail"]), "href": link(row["id"])}
+            for row in await db.execute(
+                "select id, thumbnail, thumb_width, thumb_height, size, folder from images"
+                " where cluster = ? and id != ? order by id limit 50",
+                [image["cluster"], image_id],
+            )
+        ]
+    before = (await db.execute("select max(id) from images where id < ?", [image_id])).first()[0]
+    after = (await db.execute("select min(id) from images where id > ?", [image_id])).first()[0]
+    original = await original_available(datasette, library, image_id)
+    return {
+        "id": image_id,
+        "image": image,
+        "extrema": readable_json(image["extrema"]),
+        "bands": ", ".join(json.loads(image["bands"] or "[]")),
+        "xmp": xmp_summary(image["xmp"]),
+        "files": files,
+        "tags": tags,
+        "nearest": nearest,
+        "group": group,
+        "thumb": thumb(image_id, image["thumbnail"]),
+        "original": datasette.urls.path(f"/{database}/-/cattags/original/{image_id}")
+        if original
+        else None,
+        "previous": link(before) if before else None,
+        "next": link(after) if after else None,
+        "similar_url": datasette.urls.path(f"/{database}/similar") + f"?id={image_id}",
+        "group_url": datasette.urls.table(database, "images") + f"?cluster={image['cluster']}",
+    }
+
+
+def readable_json(text: str | None) -> str:
+    """Compact text of a JSON value ("[0, 255], [3, 250]")."""
+    if not text:
+        return ""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return json.dumps(value)[1:-1] if isinstance(value, list) else json.dumps(value)
+
+
+XMP_FIELDS = ("title", "description", "creator", "rights", "subject", "CreateDate", "Rating")
+
+
+def xmp_summary(text: str | None) -> list[tuple[str, str]]:
+    """A few well-known XMP fields, found anywhere in the packet, as (name, value)."""
+    if not text:
+        return []
+    try:
+        packet = json.loads(text)
+    except ValueError:
+        return []
+    found: dict[str, str] = {}
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                name = key.split("}")[-1].split(":")[-1]
+                if name in XMP_FIELDS and name not in found:
+                    found[name] = flatten(value)
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(packet)
+    return [(name, found[name]) for name in XMP_FIELDS if found.get(name)]
+
+
+def flatten(value) -> str:
+    """The text inside an XMP value (rdf:Alt, rdf:Bag and the like)."""
+    if isinstance(value, dict):
+        return ", ".join(filter(None, (flatten(v) for v in value.values())))
+    if isinstance(value, list):
+        return ", ".join(filter(None, (flatten(v) for v in value)))
+    return str(value).strip()

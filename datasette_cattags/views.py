@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from urllib.parse import parse_qsl, urlparse
 
@@ -9,7 +10,8 @@ from datasette import Response
 from sqlite_utils import Database
 
 from ingest.errors import FolderOutsideRoot, UnknownPicture
-from ingest.moves import move_to_folder, undo
+from ingest.moves import Outcome, move_to_folder, outcome, undo
+from ingest.originals import Original, find_original
 
 from .detect import Library, find_library, known_library_names
 from .middleware import IMMUTABLE_MARKER, YEAR
@@ -48,6 +50,45 @@ async def thumb_view(request, datasette):
     if etag in request.headers.get("if-none-match", ""):
         return Response("", status=304, headers=headers)
     return Response(row["png"], content_type="image/png", headers=headers)
+
+
+MAX_ORIGINAL_BYTES = 64 * 1024 * 1024  # originals larger than this are not served
+
+
+async def lookup_original(datasette, library: Library, image_id: str) -> Original | None:
+    """The original file of a picture, when this server may show it: never
+    from a read-only (immutable, published) copy."""
+    if not library.mutable:
+        return None
+    db = datasette.get_database(library.database)
+    return await db.execute_fn(
+        lambda conn: find_original(Database(conn), image_id, MAX_ORIGINAL_BYTES)
+    )
+
+
+async def original_available(datasette, library: Library, image_id: str) -> bool:
+    return await lookup_original(datasette, library, image_id) is not None
+
+
+async def original_view(request, datasette):
+    """GET /{database}/-/cattags/original/{image_id}: the picture's source file."""
+    library = await find_library(datasette, request.url_vars["database"])
+    if library is None:
+        return Response.text("Not a cattags database", status=404)
+    if not await can_view_images(datasette, request.actor, library.database):
+        return Response.text("Permission denied", status=403)
+    original = await lookup_original(datasette, library, request.url_vars["image_id"])
+    if original is None:
+        return Response.text("No original file for this picture on this server", status=404)
+    etag = f'"{original.sha256}"'
+    headers = {"ETag": etag, "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+    if etag in request.headers.get("if-none-match", ""):
+        return Response("", status=304, headers=headers)
+    try:
+        body = await asyncio.to_thread(original.path.read_bytes)
+    except OSError:
+        return Response.text("The original file cannot be read", status=404)
+    return Response(body, content_type=original.content_type, headers=headers)
 
 
 def wants_json(request, form: list[tuple[str, str]] = ()) -> bool:
@@ -109,10 +150,16 @@ async def read_write_request(request, datasette):
 
 
 async def write(datasette, request, form, library: Library, change):
-    """Run `change(db)` on the write connection; (moves, None) or (None, the answer)."""
+    """Run `change(db)` (a library call making moves) on the write connection:
+    (its Outcome, None) or (None, the answer)."""
     db = datasette.get_database(library.database)
+
+    def run(conn) -> Outcome:
+        database = Database(conn)
+        return outcome(database, change(database))
+
     try:
-        moves = await db.execute_write_fn(lambda conn: change(Database(conn)), block=True)
+        done = await db.execute_write_fn(run, block=True)
     except FolderOutsideRoot as error:
         return None, answer(datasette, request, form, 400, f"Invalid folder: {error}")
     except UnknownPicture as error:
@@ -126,7 +173,17 @@ async def write(datasette, request, form, library: Library, change):
         return None, answer(
             datasette, request, form, 500, f"Nothing moved: {error.strerror or error}"
         )
-    return moves, None
+    return done, None
+
+
+def payload(done: Outcome) -> dict:
+    """The JSON a page needs to update itself after a move or an undo."""
+    return {
+        "moved": [m.image_id for m in done.moves],
+        "to": {m.image_id: m.to_folder for m in done.moves},
+        "tags": done.tags,
+        "folders": done.folders,
+    }
 
 
 def pictures(count: int) -> str:
@@ -145,7 +202,7 @@ async def move_view(request, datasette):
             datasette, request, form, 400, "Say which pictures (image_id) and where (folder)"
         )
     actor = str((request.actor or {}).get("id"))
-    moves, failed = await write(
+    done, failed = await write(
         datasette,
         request,
         form,
@@ -154,13 +211,14 @@ async def move_view(request, datasette):
     )
     if failed:
         return failed
-    where = (moves[0].to_folder if moves else folder.strip()) or "the thumbnails root"
-    message = f"Moved {pictures(len(moves))} to {where}"
-    payload = {
-        "moved": [m.image_id for m in moves],
-        "folder": moves[0].to_folder if moves else None,
-    }
-    return answer(datasette, request, form, 200, message, payload)
+    moves = done.moves
+    where = (moves[0].to_folder if moves else folder.strip()) or "the top level"
+    if moves:
+        message = f"Moved {pictures(len(moves))} to {where}"
+    else:
+        message = f"Nothing to move: already in {where}"
+    body = {**payload(done), "folder": moves[0].to_folder if moves else None}
+    return answer(datasette, request, form, 200, message, body)
 
 
 async def undo_view(request, datasette):
@@ -169,13 +227,12 @@ async def undo_view(request, datasette):
     if refusal:
         return refusal
     actor = str((request.actor or {}).get("id"))
-    moves, failed = await write(
+    done, failed = await write(
         datasette, request, form, library, lambda db: undo(db, library.thumbs_root, actor)
     )
     if failed:
         return failed
-    if not moves:
-        return answer(datasette, request, form, 200, "Nothing to undo", {"moved": []})
-    message = f"Put {pictures(len(moves))} back"
-    payload = {"moved": [m.image_id for m in moves], "to": {m.image_id: m.to_folder for m in moves}}
-    return answer(datasette, request, form, 200, message, payload)
+    if not done.moves:
+        return answer(datasette, request, form, 200, "Nothing to undo", payload(done))
+    message = f"Put {pictures(len(done.moves))} back"
+    return answer(datasette, request, form, 200, message, payload(done))

@@ -195,3 +195,28 @@ def undo(db: Database, root: Path, actor: str) -> list[Move]:
 
     apply_moves(db, root, moves, actor + UNDO_SUFFIX, also=take_back)
     return moves
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a move or an undo did, and how things stand after it (for a view
+    that updates the page in place)."""
+
+    moves: list[Move]
+    tags: dict[str, list[str]]  # image id -> its tags now
+    folders: list[tuple[str, int]]  # every folder with pictures -> how many
+
+
+def outcome(db: Database, moves: list[Move]) -> Outcome:
+    """The Outcome of moves just made."""
+    ids = [move.image_id for move in moves]
+    marks = ",".join("?" * len(ids))
+    tags = {
+        row[0]: json.loads(row[1])
+        for row in db.execute(f"SELECT id, tags FROM images WHERE id IN ({marks})", ids)
+    }
+    folders = [
+        (row[0], row[1])
+        for row in db.execute("SELECT folder, count(*) FROM images GROUP BY folder ORDER BY folder")
+    ]
+    return Outcome(moves, tags, folders)

@@ -177,6 +177,12 @@ def m006_undo_history(db: Database) -> None:
     db.execute("CREATE INDEX moves_actor_batch ON moves(actor, batch)")
 
 
+@migrations()
+def m007_tag_origin_index(db: Database) -> None:
+    """Tags by origin from the index alone: the gallery's tag facet leaves size tags out."""
+    db.execute("CREATE INDEX image_tags_tag_origin ON image_tags(tag, origin)")
+
+
 def ensure_schema(db: Database) -> None:
     """Apply pending migrations; safe to call on every open."""
     migrations.apply(db)

@@ -143,7 +143,7 @@ async def test_gallery_shows_thumbnails_with_default_facets(cats_db):
     assert len(IMG.findall(page.text)) == images
     data = (await ds.client.get("/cats/images.json?_extra=facet_results")).json()
     names = {f["name"] for f in facet_results(data).values()}
-    assert {"tags", "size", "folder", "nearest_distance", "cluster"} <= names
+    assert names == {"tags", "folder", "nearest_distance", "cluster"}
     table = await ds.client.get("/cats/images?_cattags=table")
     assert 'class="cattags-grid"' not in table.text and "<table" in table.text
 
@@ -638,3 +638,63 @@ async def test_default_facets_survive_a_user_override_in_another_instance(cats_d
     await second.invoke_startup()
     data = (await second.client.get("/cats/images.json?_extra=facet_results")).json()
     assert "tags" in {f["name"] for f in facet_results(data).values()}
+
+
+@pytest.mark.asyncio
+async def test_the_example_metadata_keeps_the_plugin_facets(cats_db):
+    metadata = json.loads(METADATA.read_text())
+    assert "facets" not in json.dumps(metadata)  # nothing replaces the plugin's tag facet
+    ds = Datasette([str(cats_db)], metadata=metadata)
+    await ds.invoke_startup()
+    data = (await ds.client.get("/cats/images.json?_extra=facet_results")).json()
+    assert {f["name"] for f in facet_results(data).values()} == {
+        "tags",
+        "folder",
+        "cluster",
+        "nearest_distance",
+    }
+
+
+@pytest.mark.asyncio
+async def test_the_tag_facet_leaves_size_tags_out_and_names_the_top_level(cats_db):
+    ds = make([cats_db])
+    data = (await ds.client.get("/cats/images.json?_extra=facet_results")).json()
+    facets = {f["name"]: f for f in facet_results(data).values()}
+    sizes = {s for (s,) in rows(cats_db, "select size from images")}
+    assert not sizes & {v["value"] for v in facets["tags"]["results"]}
+    top = next(v for v in facets["folder"]["results"] if v["value"] == "")
+    assert top["label"] == "(top level)"
+    narrowed = await ds.client.get(httpx.URL(top["toggle_url"]).raw_path.decode())
+    assert narrowed.status_code == 200
+
+
+@pytest.mark.asyncio
+async def test_the_original_route_serves_only_files_under_the_source_root(cats_db, tmp_path):
+    ds = make([cats_db])
+    image_id, path, sha = rows(
+        cats_db,
+        "select i.id, f.path, f.sha256 from images i join files f on f.image_id = i.id"
+        " where i.format = 'JPEG' order by i.id limit 1",
+    )[0]
+    response = await ds.client.get(f"/cats/-/cattags/original/{image_id}")
+    assert response.status_code == 200 and response.headers["content-type"] == "image/jpeg"
+    assert response.content == (cats_db.parent / path).read_bytes()
+    assert response.headers["etag"] == f'"{sha}"'
+    assert (
+        await ds.client.get("/cats/-/cattags/original/10x10_0123456789abcdef")
+    ).status_code == 404
+    assert (
+        await ds.client.get("/cats/-/cattags/original/..%2F..%2Fetc%2Fpasswd")
+    ).status_code == 404
+    # The file replaced by a link to a file outside the source root, same size even.
+    outside = tmp_path / "outside.jpg"
+    outside.write_bytes((cats_db.parent / path).read_bytes())
+    (cats_db.parent / path).unlink()
+    (cats_db.parent / path).symlink_to(outside)
+    refused = await ds.client.get(f"/cats/-/cattags/original/{image_id}")
+    assert refused.status_code == 404 and refused.content != outside.read_bytes()
+    immutable = make(immutables=[cats_db])
+    other = rows(cats_db, "select id from images where id != ? limit 1", [image_id])[0][0]
+    assert (await immutable.client.get(f"/cats/-/cattags/original/{other}")).status_code == 404
+    private = private_images(cats_db)
+    assert (await private.client.get(f"/cats/-/cattags/original/{other}")).status_code == 403

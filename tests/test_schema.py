@@ -66,6 +66,7 @@ EXPECTED_INDEXES = {
     "neighbours_neighbour_id": ("neighbours", ["neighbour_id"]),
     "moves_batch": ("moves", ["batch"]),
     "moves_actor_batch": ("moves", ["actor", "batch"]),
+    "image_tags_tag_origin": ("image_tags", ["tag", "origin"]),
 }
 PRIMARY_KEYS = {
     "images": ["id"],
