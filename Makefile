@@ -19,7 +19,7 @@ $(BIN)/cattags: setup.py
 demo: $(BIN)/cattags
 	$(BIN)/cattags demo-data $(DEMO) --count 200
 	$(BIN)/cattags ingest $(DEMO)
-	$(BIN)/datasette serve $(DEMO)/cats.db --host 127.0.0.1 --port $(PORT) --metadata metadata.json
+	$(BIN)/datasette serve $(DEMO)/cats.db --host 127.0.0.1 --port $(PORT) --metadata metadata.json --root
 
 lint: $(BIN)/cattags
 	$(BIN)/ruff check .

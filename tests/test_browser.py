@@ -214,7 +214,8 @@ def test_dragging_a_selection_onto_a_folder_moves_it_without_a_reload(served, pa
         assert (thumbs / "boxes/cardboard" / f"{image_id}_.png").exists()
         assert folder_of(db, image_id) == "boxes/cardboard"
         chips = page.locator(f".cattags-cell[data-id='{image_id}'] .cattags-chip-folder")
-        assert chips.inner_text() == "boxes/cardboard"
+        assert chips.inner_text() == "cardboard"
+        assert chips.get_attribute("title") == "in boxes/cardboard"
     assert page.evaluate("window.cattagsMarker") == 1
     count = page.locator(".cattags-folder[data-folder='boxes/cardboard'] + .cattags-count")
     assert count.inner_text() == "3"

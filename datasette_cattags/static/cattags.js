@@ -259,7 +259,7 @@
         hidden[size] = true;
         folder.split("/").forEach(function (part) { hidden[part] = true; });
         caption.textContent = "";
-        if (folder) caption.appendChild(el("span", { "class": "cattags-chip cattags-chip-folder", title: "folder " + folder }, folder));
+        if (folder) caption.appendChild(el("span", { "class": "cattags-chip cattags-chip-folder", title: "in " + folder }, folder.split("/").pop()));
         ((answer.tags || {})[id] || []).forEach(function (tag) {
           if (!hidden[tag]) caption.appendChild(el("span", { "class": "cattags-chip" }, tag));
         });
