@@ -10,7 +10,7 @@ from datasette import Response
 from sqlite_utils import Database
 
 from ingest.errors import FolderOutsideRoot, UnknownPicture
-from ingest.moves import Outcome, move_to_folder, outcome, undo
+from ingest.moves import Outcome, move_to_folder, undo
 from ingest.originals import Original, find_original
 
 from .detect import Library, find_library, known_library_names
@@ -150,16 +150,11 @@ async def read_write_request(request, datasette):
 
 
 async def write(datasette, request, form, library: Library, change):
-    """Run `change(db)` (a library call making moves) on the write connection:
-    (its Outcome, None) or (None, the answer)."""
+    """Run `change(db)`, one library call, on the write connection: (its
+    Outcome, None), or (None, the answer its error maps to)."""
     db = datasette.get_database(library.database)
-
-    def run(conn) -> Outcome:
-        database = Database(conn)
-        return outcome(database, change(database))
-
     try:
-        done = await db.execute_write_fn(run, block=True)
+        done = await db.execute_write_fn(lambda conn: change(Database(conn)), block=True)
     except FolderOutsideRoot as error:
         return None, answer(datasette, request, form, 400, f"Invalid folder: {error}")
     except UnknownPicture as error:

@@ -97,6 +97,31 @@ def next_batch(db: Database) -> int:
     return db.execute("SELECT coalesce(max(batch), 0) + 1 FROM moves").fetchone()[0]
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """What a move or an undo did, and how things stand after it (for a view
+    that updates the page in place)."""
+
+    moves: list[Move]
+    tags: dict[str, list[str]]  # image id -> its tags now
+    folders: list[tuple[str, int]]  # every folder with pictures -> how many
+
+
+def outcome(db: Database, moves: list[Move]) -> Outcome:
+    """The Outcome of moves just made."""
+    ids = [move.image_id for move in moves]
+    marks = ",".join("?" * len(ids))
+    tags = {
+        row[0]: json.loads(row[1])
+        for row in db.execute(f"SELECT id, tags FROM images WHERE id IN ({marks})", ids)
+    }
+    folders = [
+        (row[0], row[1])
+        for row in db.execute("SELECT folder, count(*) FROM images GROUP BY folder ORDER BY folder")
+    ]
+    return Outcome(moves, tags, folders)
+
+
 def move_thumbnails(
     db: Database, root: Path, targets: list[tuple[str, str]], actor: str, dry_run: bool = False
 ) -> list[Move]:
@@ -114,10 +139,12 @@ def move_thumbnails(
 
 def move_to_folder(
     db: Database, root: Path, image_ids: list[str], folder: str, actor: str
-) -> list[Move]:
-    """The gallery's move: check the folder and the ids, then move, all or nothing."""
+) -> Outcome:
+    """The gallery's move: check the folder and the ids, then move, all or
+    nothing; FolderOutsideRoot or UnknownPicture when it cannot."""
     clean = safe_folder(root, folder)
-    return move_thumbnails(db, root, [(i, clean) for i in dict.fromkeys(image_ids)], actor)
+    targets = [(i, clean) for i in dict.fromkeys(image_ids)]
+    return outcome(db, move_thumbnails(db, root, targets, actor))
 
 
 def plan_moves(db: Database, targets: list[tuple[str, str]]) -> tuple[list[Move], list[str]]:
@@ -165,15 +192,15 @@ def apply_moves(
         raise
 
 
-def undo(db: Database, root: Path, actor: str) -> list[Move]:
+def undo(db: Database, root: Path, actor: str) -> Outcome:
     """Reverse this actor's latest move not yet undone: each picture goes back
     to its folder before that move and loses the tags that move added. Undo
-    again reverses the move before it. [] when there is nothing to undo."""
+    again reverses the move before it. No moves when there is nothing to undo."""
     row = db.execute(
         "SELECT max(batch) FROM moves WHERE actor = ? AND undone_by IS NULL", [actor]
     ).fetchone()
     if row[0] is None:
-        return []
+        return outcome(db, [])
     logged = db.execute(
         "SELECT id, image_id, from_folder, tags_added FROM moves WHERE batch = ? ORDER BY id",
         [row[0]],
@@ -194,29 +221,4 @@ def undo(db: Database, root: Path, actor: str) -> list[Move]:
         refresh_tags_column(db, [image_id for _, image_id, *_ in logged])
 
     apply_moves(db, root, moves, actor + UNDO_SUFFIX, also=take_back)
-    return moves
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What a move or an undo did, and how things stand after it (for a view
-    that updates the page in place)."""
-
-    moves: list[Move]
-    tags: dict[str, list[str]]  # image id -> its tags now
-    folders: list[tuple[str, int]]  # every folder with pictures -> how many
-
-
-def outcome(db: Database, moves: list[Move]) -> Outcome:
-    """The Outcome of moves just made."""
-    ids = [move.image_id for move in moves]
-    marks = ",".join("?" * len(ids))
-    tags = {
-        row[0]: json.loads(row[1])
-        for row in db.execute(f"SELECT id, tags FROM images WHERE id IN ({marks})", ids)
-    }
-    folders = [
-        (row[0], row[1])
-        for row in db.execute("SELECT folder, count(*) FROM images GROUP BY folder ORDER BY folder")
-    ]
-    return Outcome(moves, tags, folders)
+    return outcome(db, moves)
