@@ -43,7 +43,9 @@ format: $(BIN)/cattags
 	$(BIN)/ruff format .
 
 bench: $(BIN)/cattags
-	$(BIN)/python benchmarks/ingest.py
+	for script in ingest_speed memory pairs gallery duplicates; do \
+		$(BIN)/python benchmarks/$$script.py || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) $(V1) demo build *.egg-info

@@ -1,6 +1,19 @@
+import os
+import re
+
 from setuptools import setup
 
-VERSION = "0.1.0"
+INGEST = [
+    "numba>=0.60",  # the compiled pixel passes and the Hamming search
+    "PyWavelets>=1.4",  # imagehash's wavelets, for whash's rare ties at the median
+    "defusedxml",  # Pillow reads XMP packets safely with it
+]
+
+
+def version() -> str:
+    """The version, kept in one place: ingest/__init__.py."""
+    text = open(os.path.join("ingest", "__init__.py"), encoding="utf-8").read()
+    return re.search(r'__version__ = "([^"]+)"', text).group(1)
 
 
 def long_description():
@@ -13,7 +26,7 @@ setup(
     description="Classify photos by folder: perceptual hashes, thumbnails and tags in SQLite, browsed in Datasette",
     long_description=long_description(),
     long_description_content_type="text/markdown",
-    version=VERSION,
+    version=version(),
     license="Apache License, Version 2.0",
     packages=["ingest", "datasette_cattags"],
     package_data={"datasette_cattags": ["templates/**/*", "static/*"]},
@@ -22,25 +35,29 @@ setup(
         "console_scripts": ["cattags = ingest.cli:cli"],
     },
     python_requires=">=3.11",
+    # What serving needs (the plugin, `datasette publish --install`), and the
+    # light commands (sort, stats, sync, fetch, demo-data).
     install_requires=[
         "datasette>=0.65",
         "sqlite-utils>=4.0",
         "pillow>=10",
-        "imagehash>=4.3",
         "click>=8",
         "httpx",
         "numpy>=2",
-        "numba>=0.60",
-        "scipy",
-        "defusedxml",
     ],
     extras_require={
+        # What reading pictures and searching hashes need: `cattags ingest`
+        # and `cattags pairs` say so when it is missing.
+        "ingest": INGEST,
         "test": [
+            *INGEST,
+            "imagehash>=4.3",  # the reference our whash equals, bit for bit
             "pytest",
             "pytest-asyncio",
             "hypothesis",
             "playwright",
             "ruff",
+            "build",
         ],
     },
 )

@@ -10,15 +10,10 @@ Usage: python benchmarks/duplicates.py [--count 200] [--rule phash+dhash<=18]
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# Run as a script, this file's folder comes first on sys.path; look elsewhere.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
-
 import argparse
 import re
 import tempfile
+from pathlib import Path
 
 from ingest.demo import write_demo_pictures
 from ingest.pipeline import ingest

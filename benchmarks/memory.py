@@ -9,14 +9,10 @@ Usage: python benchmarks/memory.py
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# Run as a script, this file's folder comes first on sys.path; look elsewhere.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
-
 import subprocess
+import sys
 import tempfile
+from pathlib import Path
 
 from ingest.demo import write_demo_pictures
 

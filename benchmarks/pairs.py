@@ -12,12 +12,6 @@ Usage: python benchmarks/pairs.py [--sizes 10000,100000,1000000]
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# Run as a script, this file's folder comes first on sys.path; look elsewhere.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
-
 import argparse
 import platform
 import resource

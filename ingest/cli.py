@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import importlib.util
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
@@ -53,6 +54,21 @@ def environment_message(error: Exception) -> str:
 @click.version_option(__version__, prog_name="cattags")
 def cli() -> None:
     """Classify photos by folder: hashes, thumbnails and tags in one SQLite file."""
+
+
+INGEST_EXTRA = ("numba", "pywt", "defusedxml")  # modules the ingest extra installs
+
+
+def need_ingest_extra(command: str) -> None:
+    """A clear message, before any work, where the ingest extra is missing
+    (a serving-only install: `pip install datasette-cattags`)."""
+    missing = [name for name in INGEST_EXTRA if importlib.util.find_spec(name) is None]
+    if missing:
+        raise click.ClickException(
+            f"cattags {command} reads pictures and searches hashes with the ingest extra,"
+            f" which is not installed here ({', '.join(missing)} missing):"
+            " pip install 'datasette-cattags[ingest]'"
+        )
 
 
 def check_rule(ctx, param, value: str | None) -> str | None:
@@ -137,6 +153,7 @@ def ingest(source, database, thumbs, size, workers, neighbours, rule, commit_eve
 
         cattags ingest ./cats
     """
+    need_ingest_extra("ingest")
     from .pipeline import count_scan_items
     from .pipeline import ingest as run_ingest
 
@@ -241,6 +258,7 @@ def pairs(database, neighbours, rule, workers):
 
         cattags pairs --db cats/cats.db --neighbours 8 --rule "phash+dhash<=16"
     """
+    need_ingest_extra("pairs")
     from .nearby import save_nearby
 
     with existing_database(database) as db:
@@ -408,6 +426,8 @@ def fetch(
 
     if (url is None) == (from_file is None):
         raise click.UsageError("give either URL or --from-file")
+    if then_ingest:
+        need_ingest_extra("fetch --ingest")
     fetcher = Fetcher(
         into,
         timeout=timeout,

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 from sqlite_utils import Database
 
 from . import kernels
@@ -297,6 +295,27 @@ def _write_duplicates(db, ids, codes, rule: Rule, first, second) -> None:
     )
 
 
+def connected_components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Each of n nodes' component label (its smallest member) for the undirected
+    edges a[i]-b[i]: union-find in whole-array steps (hook each edge's larger
+    root onto the smaller, then halve the paths until every node points at its
+    root), a few rounds even for millions of edges."""
+    parent = np.arange(n)
+    while True:
+        root_a, root_b = parent[a], parent[b]
+        apart = root_a != root_b
+        if not apart.any():
+            return parent
+        low = np.minimum(root_a[apart], root_b[apart])
+        high = np.maximum(root_a[apart], root_b[apart])
+        np.minimum.at(parent, high, low)
+        while True:
+            grand = parent[parent]
+            if np.array_equal(grand, parent):
+                break
+            parent = grand
+
+
 def _save_clusters(db, position: dict[str, int]) -> int:
     """images.cluster: connected components of near-duplicate pairs, numbered by
     their smallest id; pictures with no near-duplicate get NULL."""
@@ -307,8 +326,7 @@ def _save_clusters(db, position: dict[str, int]) -> int:
     n = len(position)
     a = np.array([position[x] for x, _ in edges])
     b = np.array([position[y] for _, y in edges])
-    graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
-    _, label = connected_components(graph, directed=False)
+    label = connected_components(n, a, b)
     members = np.unique(np.concatenate([a, b]))
     first_member: dict[int, int] = {}
     for m in members:  # members ascend, so the first seen is the smallest id

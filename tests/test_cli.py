@@ -28,14 +28,19 @@ def test_demo_data_draws_the_requested_count_across_folders(tmp_path):
 
 
 def test_demo_data_is_seeded(tmp_path):
-    for name in ("a", "b"):
-        CliRunner().invoke(cli, ["demo-data", str(tmp_path / name), "--count", "12"])
+    for name, seed in (("a", "42"), ("b", "42"), ("c", "43")):
+        result = CliRunner().invoke(
+            cli, ["demo-data", str(tmp_path / name), "--count", "12", "--seed", seed]
+        )
+        assert result.exit_code == 0, result.output
     files_a = sorted(p.relative_to(tmp_path / "a") for p in (tmp_path / "a").rglob("*.*"))
     files_b = sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*.*"))
-    assert files_a == files_b
+    assert len(files_a) == 12 and files_a == files_b
     assert all(
         (tmp_path / "a" / f).read_bytes() == (tmp_path / "b" / f).read_bytes() for f in files_a
     )
+    other = {p.read_bytes() for p in (tmp_path / "c").rglob("*.*")}
+    assert other != {(tmp_path / "a" / f).read_bytes() for f in files_a}  # the seed matters
 
 
 def test_every_command_is_documented_in_the_readme():
@@ -164,3 +169,15 @@ def test_a_full_disk_is_a_clear_message_and_the_next_run_carries_on(cats, tmp_pa
         )
     finally:
         subprocess.run(["umount", str(small)], check=True)
+
+
+def test_without_the_ingest_extra_ingest_and_pairs_say_how_to_install_it(cats, monkeypatch):
+    from ingest import cli as commands
+
+    monkeypatch.setattr(commands, "INGEST_EXTRA", ("numba", "no_such_module_here"))
+    for args in (["ingest", str(cats)], ["pairs", "--db", str(cats / "cats.db")]):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 1 and "Traceback" not in result.output
+        assert "pip install 'datasette-cattags[ingest]'" in result.output
+        assert "no_such_module_here missing" in result.output
+    assert not (cats / "cats.db").exists()  # refused before any work

@@ -139,7 +139,8 @@ class CatHandler(BaseHTTPRequestHandler):
 @pytest.fixture
 def server():
     srv = CatServer()
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    # A short poll: shutdown() waits up to one poll interval (0.5 s by default).
+    thread = threading.Thread(target=srv.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     yield srv
     srv.shutdown()
@@ -270,9 +271,9 @@ def test_retry_after_values(value, seconds):
     assert retry_after(value) == seconds
 
 
-def test_max_bytes_sizes_are_parsed(server, tmp_path):
+def test_max_bytes_sizes_are_parsed(tmp_path):
     result = CliRunner().invoke(
-        cli, ["fetch", url_of(server), "--into", str(tmp_path / "c"), "--max-bytes", "lots"]
+        cli, ["fetch", "http://127.0.0.1:9/", "--into", str(tmp_path / "c"), "--max-bytes", "lots"]
     )
     assert result.exit_code == 2 and "50MB" in result.output
 

@@ -1,7 +1,10 @@
 """What the package declares matches what is checked."""
 
 import re
+import shutil
+import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 TOP = Path(__file__).parent.parent
@@ -14,3 +17,41 @@ def test_the_oldest_python_declared_is_the_one_linted_and_run():
     target = re.search(r'target-version = "py3(\d+)"', (TOP / "ruff.toml").read_text())
     assert declared and target and declared.group(1) == target.group(1) == "11"
     assert sys.version_info >= (3, int(declared.group(1)))
+
+
+SHIPPED = [
+    "datasette_cattags/templates/cattags/gallery.html",
+    "datasette_cattags/templates/cattags/picture.html",
+    "datasette_cattags/static/cattags.css",
+    "datasette_cattags/static/cattags.js",
+    "ingest/cli.py",
+]
+
+
+def test_the_built_wheel_ships_the_templates_static_files_and_entry_points(tmp_path):
+    """Built as pip builds it (the pyproject build system, isolated), from a
+    copy of the files git tracks."""
+    source = tmp_path / "source"
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=TOP, capture_output=True, text=True, check=True
+    ).stdout.split()
+    for name in tracked:
+        if name.startswith(("ingest/", "datasette_cattags/")) or "/" not in name:
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(TOP / name, source / name)
+    out = tmp_path / "wheel"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(source)],
+        check=True,
+    )
+    (wheel,) = out.glob("datasette_cattags-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    for name in SHIPPED:
+        assert name in names, name
+    meta = next(n for n in names if n.endswith("entry_points.txt"))
+    entry_points = zipfile.ZipFile(wheel).read(meta).decode()
+    assert (
+        "cattags = ingest.cli:cli" in entry_points and "cattags = datasette_cattags" in entry_points
+    )
+    metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA")))
+    assert b"Provides-Extra: ingest" in metadata and b"Requires-Python: >=3.11" in metadata

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ingest.nearby import connected_components
 from ingest.pairs import chunk_thresholds, find_nearest, find_pairs, numpy_pairs
 
 U64 = st.integers(min_value=0, max_value=(1 << 64) - 1)
@@ -111,3 +112,28 @@ def test_crowded_buckets_equal_brute_force(radius):
         assert len(got[0]) > 1_000
         for a, b in zip(got, expected, strict=True):
             assert (a == b[order]).all()
+
+
+@given(
+    st.integers(1, 60).flatmap(
+        lambda n: st.tuples(
+            st.just(n), st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)))
+        )
+    )
+)
+def test_connected_components_match_a_plain_search(graph):
+    n, edges = graph
+    a = np.array([x for x, _ in edges], dtype=np.int64)
+    b = np.array([y for _, y in edges], dtype=np.int64)
+    label = connected_components(n, a, b)
+    neighbours = {node: set() for node in range(n)}
+    for x, y in edges:
+        neighbours[x].add(y)
+        neighbours[y].add(x)
+    for node in range(n):
+        seen, todo = {node}, [node]
+        while todo:
+            for other in neighbours[todo.pop()] - seen:
+                seen.add(other)
+                todo.append(other)
+        assert label[node] == min(seen)

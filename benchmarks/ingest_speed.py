@@ -19,17 +19,10 @@ on the machine of the README's figures, writing a thumbnail to a temporary
 name and renaming it took ~0.7 ms of CPU here and in /tmp, ~0.1 ms in
 another folder of the same disk.
 
-Usage: python benchmarks/ingest.py [--count 300] [--repeat 1]
+Usage: python benchmarks/ingest_speed.py [--count 300] [--repeat 1]
 """
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-# Run as a script, this file's folder comes first on sys.path and its name
-# would shadow the `ingest` package; look for packages elsewhere.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
 
 import argparse
 import os
@@ -41,6 +34,7 @@ import statistics
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import imagehash
 import numpy as np
