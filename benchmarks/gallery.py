@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import html
 import io
 import json
@@ -34,8 +33,10 @@ import numpy as np
 from datasette.app import Datasette
 from PIL import Image
 
-from ingest.hashing import hex_to_int64
+from ingest.hashing import Hashes
+from ingest.rows import image_row, insert_image
 from ingest.store import close_database, open_database, save_settings
+from ingest.tags import refresh_tags_column, save_tags
 
 DATA = Path(__file__).parent / "data"
 FOLDERS = [
@@ -66,46 +67,30 @@ def build(count: int) -> Path:
             buffer, "PNG", compress_level=3
         )
         pngs.append(buffer.getvalue())
-    images, thumbs, tags = [], [], []
-    for n in range(count):
-        size = rng.choice(SIZES)
-        w, h = size.split("x")
-        whash = f"{rng.getrandbits(64):016x}"
-        image_id = f"{size}_{whash}"
-        folder = rng.choice(FOLDERS)
-        png = pngs[n % 64]
-        sha = hashlib.sha256(png + image_id.encode()).hexdigest()
-        tag_list = sorted(
-            {size, *[t for t in folder.split("/") if t], rng.choice(["indoor", "outdoor"])}
-        )
-        images.append(
-            (
-                image_id,
-                int(w),
-                int(h),
-                size,
-                whash,
-                hex_to_int64(whash),
-                folder,
-                json.dumps(tag_list),
-                rng.randint(0, 20),
-                rng.choice([None] * 9 + [rng.randint(1, 5000)]),
-                sha,
-                64,
-                48,
-            )
-        )
-        thumbs.append((image_id, png, sha))
-        tags += [(image_id, t, "size" if t == size else "folder") for t in tag_list]
     with db.atomic():
-        db.conn.executemany(
-            "insert into images (id, width, height, size, whash, whash_int, folder, tags,"
-            " nearest_distance, cluster, thumbnail, thumb_width, thumb_height)"
-            " values (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            images,
-        )
-        db.conn.executemany("insert into thumbnails values (?,?,?)", thumbs)
-        db.conn.executemany("insert or ignore into image_tags values (?,?,?)", tags)
+        for n in range(count):
+            size = rng.choice(SIZES)
+            w, h = (int(side) for side in size.split("x"))
+            meta = {
+                "width": w,
+                "height": h,
+                "format": "JPEG",
+                "mode": "RGB",
+                "bands": ["R", "G", "B"],
+            }
+            meta.update({"format_description": "JPEG", "extrema": [[0, 255]] * 3, "xmp": None})
+            hashes = Hashes(f"{rng.getrandbits(64):016x}", None, None)
+            row = image_row(meta, hashes, (64, 48))
+            folder = rng.choice(FOLDERS)
+            # The project's own insert: row, thumbnail, size and folder tags.
+            insert_image(db, row, folder, pngs[n % 64] + row["id"].encode())
+            save_tags(db, row["id"], [rng.choice(["indoor", "outdoor"])], "source")
+            cluster = rng.choice([None] * 9 + [rng.randint(1, 5000)])
+            db.execute(
+                "update images set nearest_distance = ?, cluster = ? where id = ?",
+                [rng.randint(0, 20), cluster, row["id"]],
+            )
+        refresh_tags_column(db, [r[0] for r in db.execute("select id from images")])
     db.execute("analyze")
     close_database(db)
     return path

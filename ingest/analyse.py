@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,13 +16,13 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from .errors import UnreadableImage
-from .hashing import hash_image, hex_to_int64
+from .hashing import hash_image
 from .pixels import fast_extrema, keep_pictures_in_one_block, survey
-from .thumbnails import encode_png, image_id, make_thumbnail, thumbnail_box
+from .rows import image_row, text_chunks
+from .thumbnails import encode_png, make_thumbnail, thumbnail_box
 
 # Pillow's own decompression-bomb limit (89.5 megapixels) is kept; its warning
 # (above the limit) is treated like its error (above twice the limit).
-PNG_KEYS = {"extrema": "extremes"}  # the prototype's names for the text chunks
 EIGHT_BIT_MODES = {"1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBX", "CMYK", "YCbCr", "LAB", "HSV"}
 BOMB_ERRORS = (Image.DecompressionBombError, Image.DecompressionBombWarning)
 WHOLE_FILE_LIMIT = 64 * 1024 * 1024  # bytes: larger files are read in chunks, never whole
@@ -174,32 +173,8 @@ def analyse_image(img: Image.Image, contents: Contents, relative: str, size: int
         warnings.simplefilter("ignore")  # palette-transparency notes and the like
         hashes = hash_image(img)
         thumb = make_thumbnail(img, size, reduced)
-    identity = image_id(img.width, img.height, hashes.whash)
-    text = {
-        "filename": Path(relative).name,
-        "path": relative,
-        **{PNG_KEYS.get(key, key): value for key, value in meta.items()},
-        "whash": hashes.whash,
-        "phash": hashes.phash,
-        "dhash": hashes.dhash,
-    }
-    png = encode_png(thumb, text)
-    image = {
-        "id": identity,
-        "size": f"{img.width}x{img.height}",
-        **meta,
-        "bands": json.dumps(meta["bands"]),
-        "extrema": json.dumps(meta["extrema"]),
-        "xmp": None if meta["xmp"] is None else json.dumps(meta["xmp"]),
-        "whash": hashes.whash,
-        "whash_int": hex_to_int64(hashes.whash),
-        "phash": hashes.phash,
-        "phash_int": hex_to_int64(hashes.phash),
-        "dhash": hashes.dhash,
-        "dhash_int": hex_to_int64(hashes.dhash),
-        "thumb_width": thumb.width,
-        "thumb_height": thumb.height,
-    }
+    png = encode_png(thumb, text_chunks(relative, meta, hashes))
+    image = image_row(meta, hashes, (thumb.width, thumb.height))
     return Analysis(
         bytes=contents.size,
         sha256=contents.sha256,

@@ -15,6 +15,7 @@ from .errors import CattagsError, NoPictures
 from .nearby import NearbySummary, parse_rule, save_nearby
 from .parallel import default_workers, iter_map
 from .pixels import warm_up
+from .rows import insert_image, write_back_thumbnail
 from .scanning import ScanItem, ScanProblem, Skipped, SourceFile, iter_source_files
 from .store import (
     begin_immediate,
@@ -292,27 +293,14 @@ class Run:
         row = self.db.execute("SELECT folder FROM images WHERE id = ?", [image_id]).fetchone()
         if row is not None:
             # Known picture: its thumbnail stays where the user put it.
-            path = self.where.thumbs / row[0] / thumbnail_name(image_id)
-            if not path.exists():
-                png = self.db.execute(
-                    "SELECT png FROM thumbnails WHERE image_id = ?", [image_id]
-                ).fetchone()
-                write_atomically(path, png[0] if png else result.png)
+            if not (self.where.thumbs / row[0] / thumbnail_name(image_id)).exists():
+                write_back_thumbnail(self.db, self.where.thumbs, image_id, row[0])
             return image_id
         folder = self._existing_thumbnail_folder(thumbnail_name(image_id))
         if folder is None:
             folder = ""
             write_atomically(self.where.thumbs / thumbnail_name(image_id), result.png)
-        row = {**image, "folder": folder, "thumbnail": result.png_sha256}
-        columns = ", ".join(row)
-        marks = ", ".join(f":{name}" for name in row)
-        self.db.execute(f"INSERT INTO images ({columns}) VALUES ({marks})", row)
-        self.db.execute(
-            "INSERT INTO thumbnails (image_id, png, sha256) VALUES (?, ?, ?)",
-            [image_id, result.png, result.png_sha256],
-        )
-        save_tags(self.db, image_id, [str(image["size"])], "size")
-        save_tags(self.db, image_id, tags_from_path(folder), "folder")
+        insert_image(self.db, image, folder, result.png)
         return image_id
 
     def _existing_thumbnail_folder(self, name: str) -> str | None:

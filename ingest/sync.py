@@ -2,24 +2,21 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
 from sqlite_utils import Database
 
-from .hashing import hex_to_int64
 from .moves import next_batch, save_move
+from .rows import insert_image, row_from_chunks, write_back_thumbnail
 from .store import clear_errors, save_error, thumbs_root, write_transaction
-from .tags import refresh_tags_column, save_tags, tags_from_path
+from .tags import refresh_tags_column
 from .thumbnails import (
     MAX_THUMBNAIL_BYTES,
     id_from_thumbnail_name,
     iter_thumbnail_files,
     read_png_metadata,
-    thumbnail_name,
-    write_atomically,
 )
 
 SYNC_ACTOR = "cattags sync"  # the actor recorded for moves made in a file manager
@@ -93,11 +90,8 @@ def sync_thumbnails(db: Database, restore: bool = False) -> SyncReport:
         "SELECT id, folder FROM images WHERE id NOT IN (SELECT id FROM temp.found) ORDER BY id"
     ).fetchall():
         report.missing.append(identity)
-        if restore:
-            png = db.execute("SELECT png FROM thumbnails WHERE image_id = ?", [identity]).fetchone()
-            if png:
-                write_atomically(root / folder / thumbnail_name(identity), png[0])
-                report.restored.append(identity)
+        if restore and write_back_thumbnail(db, root, identity, folder):
+            report.restored.append(identity)
     return report
 
 
@@ -119,40 +113,10 @@ def recreate_row(db: Database, path: Path, identity: str, folder: str) -> str | 
     except (OSError, SyntaxError, ValueError) as error:
         return f"not a readable PNG: {error}"
     try:
-        width, height = int(meta["width"]), int(meta["height"])
-        thumb_width, thumb_height = int(meta["thumb_width"]), int(meta["thumb_height"])
-        whash = meta["whash"]
+        row = row_from_chunks(meta, (int(meta["thumb_width"]), int(meta["thumb_height"])))
     except (KeyError, ValueError):
         return NOT_OURS
-    if f"{width}x{height}_{whash}" != identity:
+    if row["id"] != identity:
         return NOT_OURS
-    with_hex = {name: meta.get(name) for name in ("phash", "dhash")}
-    db["images"].insert(
-        {
-            "id": identity,
-            "width": width,
-            "height": height,
-            "size": f"{width}x{height}",
-            "whash": whash,
-            "whash_int": hex_to_int64(whash),
-            **with_hex,
-            **{f"{k}_int": hex_to_int64(v) for k, v in with_hex.items() if v},
-            "format": meta.get("format"),
-            "format_description": meta.get("format_description"),
-            "mode": meta.get("mode"),
-            "bands": meta.get("bands"),
-            "extrema": meta.get("extremes"),
-            "xmp": meta.get("xmp") if meta.get("xmp") not in (None, "null") else None,
-            "thumbnail": hashlib.sha256(png).hexdigest(),
-            "thumb_width": thumb_width,
-            "thumb_height": thumb_height,
-            "folder": folder,
-        }
-    )
-    db.execute(
-        "INSERT OR REPLACE INTO thumbnails (image_id, png, sha256) VALUES (?, ?, ?)",
-        [identity, png, hashlib.sha256(png).hexdigest()],
-    )
-    save_tags(db, identity, [f"{width}x{height}"], "size")
-    save_tags(db, identity, tags_from_path(folder), "folder")
+    insert_image(db, row, folder, png)
     return None

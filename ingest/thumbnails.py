@@ -36,9 +36,14 @@ DIRECT_MODES = {"RGB", "RGBA", "L", "LA"}  # resized as they are
 SMALL_CONVERT_MODES = {"CMYK", "YCbCr", "LAB", "HSV"}  # resized, then made RGB
 
 
+def size_text(width: int, height: int) -> str:
+    """A picture's size as the `size` column and its tag spell it: "{w}x{h}"."""
+    return f"{width}x{height}"
+
+
 def image_id(width: int, height: int, whash: str) -> str:
     """The picture's identity: "{w}x{h}_{whash}"."""
-    return f"{width}x{height}_{whash}"
+    return f"{size_text(width, height)}_{whash}"
 
 
 def thumbnail_name(identity: str) -> str:

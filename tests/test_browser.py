@@ -207,8 +207,7 @@ def test_dragging_a_selection_onto_a_folder_moves_it_without_a_reload(served, pa
     assert len(ids) == 3
     target = page.locator(".cattags-folder[data-folder='boxes/cardboard']")
     frames.nth(1).drag_to(target)
-    page.wait_for_selector(".cattags-toast:not([hidden])")
-    assert "Moved 3 pictures to boxes/cardboard" in page.locator(".cattags-toast").inner_text()
+    page.wait_for_selector(".cattags-toast:has-text('Moved 3 pictures to boxes/cardboard')")
     thumbs = db.parent / "thumbs"
     for image_id in ids:  # (d)
         assert (thumbs / "boxes/cardboard" / f"{image_id}_.png").exists()
@@ -270,7 +269,7 @@ def test_a_move_with_the_keyboard_only(served, page):
     assert page.evaluate("document.activeElement.name") == "folder"
     page.keyboard.type("keyboard")
     page.keyboard.press("Enter")
-    page.wait_for_selector(".cattags-toast:not([hidden])")
+    page.wait_for_selector(".cattags-toast:has-text('Moved 1 picture to keyboard')")
     assert folder_of(db, image_id) == "keyboard"  # (f)
     assert (db.parent / "thumbs" / "keyboard" / f"{image_id}_.png").exists()
 
@@ -309,7 +308,7 @@ def test_the_picture_page_shows_the_original_large(served, page):
     shot(page, "picture", full=True)
     page.fill("input[name=folder]", "favourites/cosy")
     page.click("button.cattags-move")
-    page.wait_for_selector(".cattags-toast:not([hidden])")
+    page.wait_for_selector(".cattags-toast:has-text('Moved 1 picture')")
     assert page.locator(".cattags-here").inner_text() == "favourites/cosy"
     assert folder_of(db, image_id) == "favourites/cosy"
 

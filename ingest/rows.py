@@ -1,0 +1,91 @@
+"""The one owner of an `images` row: built from a picture's metadata (ingest)
+or from its thumbnail's text chunks (sync), stored with its thumbnail and
+tags, and its thumbnail file written back when it is missing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path, PurePosixPath
+
+from sqlite_utils import Database
+
+from .hashing import Hashes, hex_to_int64
+from .tags import save_tags, tags_from_path
+from .thumbnails import image_id, size_text, thumbnail_name, write_atomically
+
+# Metadata keys and the names of the PNG text chunks that carry them (the
+# prototype called the extrema "extremes").
+CHUNK_NAMES = {"extrema": "extremes"}
+META_KEYS = ("width", "height", "format", "format_description", "mode", "bands", "extrema", "xmp")
+JSON_KEYS = ("bands", "extrema", "xmp")  # stored as JSON text
+
+
+def text_chunks(relative: str, meta: dict[str, object], hashes: Hashes) -> dict[str, object]:
+    """The text chunks a thumbnail carries (non-strings become JSON)."""
+    return {
+        "filename": PurePosixPath(relative).name,
+        "path": relative,
+        **{CHUNK_NAMES.get(key, key): meta[key] for key in META_KEYS},
+        "whash": hashes.whash,
+        "phash": hashes.phash,
+        "dhash": hashes.dhash,
+    }
+
+
+def image_row(meta: dict[str, object], hashes: Hashes, thumb: tuple[int, int]) -> dict[str, object]:
+    """An images row (without folder and thumbnail version) from a picture's
+    metadata (Python values), its hashes and its thumbnail's size."""
+    width, height = int(meta["width"]), int(meta["height"])
+    row: dict[str, object] = {
+        "id": image_id(width, height, hashes.whash),
+        "size": size_text(width, height),
+        **{key: meta.get(key) for key in META_KEYS},
+    }
+    for key in JSON_KEYS:
+        row[key] = None if row[key] is None else json.dumps(row[key])
+    for name in ("whash", "phash", "dhash"):
+        value = getattr(hashes, name)
+        row[name] = value
+        row[f"{name}_int"] = hex_to_int64(value) if value else None
+    row["thumb_width"], row["thumb_height"] = thumb
+    return row
+
+
+def row_from_chunks(chunks: dict[str, str], thumb: tuple[int, int]) -> dict[str, object]:
+    """The same row rebuilt from a thumbnail's text chunks (KeyError or
+    ValueError when they are not ours)."""
+    meta: dict[str, object] = {
+        key: chunks.get(CHUNK_NAMES.get(key, key)) for key in META_KEYS if key not in JSON_KEYS
+    }
+    meta["width"], meta["height"] = int(chunks["width"]), int(chunks["height"])
+    for key in JSON_KEYS:
+        text = chunks.get(CHUNK_NAMES.get(key, key))
+        meta[key] = None if text in (None, "null") else json.loads(text)
+    hashes = Hashes(chunks["whash"], chunks.get("phash"), chunks.get("dhash"))
+    return image_row(meta, hashes, thumb)
+
+
+def insert_image(db: Database, row: dict[str, object], folder: str, png: bytes) -> None:
+    """Store a new picture: its row, its thumbnail's bytes, its size and folder tags."""
+    version = hashlib.sha256(png).hexdigest()
+    full = {**row, "folder": folder, "thumbnail": version}
+    columns = ", ".join(full)
+    marks = ", ".join(f":{name}" for name in full)
+    db.execute(f"INSERT INTO images ({columns}) VALUES ({marks})", full)
+    db.execute(
+        "INSERT OR REPLACE INTO thumbnails (image_id, png, sha256) VALUES (?, ?, ?)",
+        [row["id"], png, version],
+    )
+    save_tags(db, str(row["id"]), [str(row["size"])], "size")
+    save_tags(db, str(row["id"]), tags_from_path(folder), "folder")
+
+
+def write_back_thumbnail(db: Database, root: Path, identity: str, folder: str) -> bool:
+    """Write a picture's thumbnail file from the bytes the database keeps;
+    False when it keeps none."""
+    row = db.execute("SELECT png FROM thumbnails WHERE image_id = ?", [identity]).fetchone()
+    if row is None:
+        return False
+    write_atomically(root / folder / thumbnail_name(identity), row[0])
+    return True
