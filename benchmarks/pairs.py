@@ -18,8 +18,9 @@ import resource
 import time
 
 import numpy as np
+from baselines import numpy_nearest, numpy_pairs  # benchmarks/baselines.py
 
-from ingest.pairs import find_nearest, find_pairs, numpy_nearest, numpy_pairs
+from ingest.search import find_nearest, find_pairs
 
 RADIUS = 10
 K = 5

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.store import path_from_setting
+from ingest.errors import NotACattagsDatabase
+from ingest.store import database_kind, path_from_setting
 
-REQUIRED_TABLES = {"images", "thumbnails", "settings", "image_tags"}
 IMAGE_ID = re.compile(r"^\d+x\d+_[0-9a-f]{16}$")  # "{w}x{h}_{whash}"
 PLUGIN = "datasette-cattags"
 # Columns that hold an image id, by table, rendered as thumbnails.
@@ -39,13 +39,9 @@ class Library:
 
 async def find_library(datasette, database: str) -> Library | None:
     """The cattags view of a database, or None if it is not one."""
-    try:
-        db = datasette.get_database(database)
-    except KeyError:
+    if database not in known_library_names(datasette):
         return None
-    tables = set(await db.table_names())
-    if not REQUIRED_TABLES <= tables:
-        return None
+    db = datasette.get_database(database)
     rows = await db.execute("select key, value from settings")
     settings = {row["key"]: row["value"] for row in rows}
     config = plugin_settings(datasette, database)
@@ -71,31 +67,33 @@ def plugin_settings(datasette, database: str | None) -> dict:
     )
 
 
-_KNOWN: dict[str, bool] = {}  # database file -> is it a cattags database
-
-
 def known_library_names(datasette) -> list[str]:
-    """Names of attached databases that are cattags databases (read synchronously,
-    once per file, for hooks that cannot wait)."""
+    """Names of attached databases that are cattags databases, read
+    synchronously for hooks that cannot wait. The answer is kept on each
+    Database object with the file's size and time, so it is read again once
+    the file changes (an ingest into a database Datasette already serves)."""
     names = []
     for name, db in datasette.databases.items():
         path = getattr(db, "path", None)
         if not path:
             continue
-        if path not in _KNOWN:
-            _KNOWN[path] = _has_tables(path)
-        if _KNOWN[path]:
+        known = getattr(db, "_cattags_known", None)
+        if known is not None and not db.is_mutable:  # an immutable file never changes
+            if known[1]:
+                names.append(name)
+            continue
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue
+        stamp = (info.st_mtime_ns, info.st_size)
+        if known is None or known[0] != stamp:
+            try:
+                is_library = database_kind(path) == "cattags"
+            except NotACattagsDatabase:
+                is_library = False
+            known = (stamp, is_library)
+            db._cattags_known = known
+        if known[1]:
             names.append(name)
     return names
-
-
-def _has_tables(path: str) -> bool:
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        try:
-            rows = conn.execute("select name from sqlite_master where type = 'table'").fetchall()
-        finally:
-            conn.close()
-    except sqlite3.Error:
-        return False
-    return REQUIRED_TABLES <= {row[0] for row in rows}

@@ -17,7 +17,7 @@ from PIL import Image, UnidentifiedImageError
 
 from .errors import UnreadableImage
 from .hashing import hash_image
-from .pixels import fast_extrema, keep_pictures_in_one_block, survey
+from .pixels import keep_pictures_in_one_block, survey
 from .rows import image_row, text_chunks
 from .thumbnails import encode_png, make_thumbnail, thumbnail_box
 
@@ -120,13 +120,6 @@ def describe(img: Image.Image, band_extrema: tuple) -> dict[str, object]:
         "extrema": band_extrema,
         "xmp": xmp or None,
     }
-
-
-def extrema(img: Image.Image) -> tuple:
-    """Equal to img.getextrema(): read in place where Pillow allows it, else
-    through Pillow."""
-    fast = fast_extrema(img)
-    return fast if fast is not None else pillow_extrema(img)
 
 
 def pillow_extrema(img: Image.Image) -> tuple:

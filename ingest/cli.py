@@ -50,6 +50,31 @@ def environment_message(error: Exception) -> str:
     return f"the database could not be used: {text}"
 
 
+def neighbours_option(function):
+    """--neighbours, shared by ingest and pairs."""
+    return click.option(
+        "--neighbours",
+        type=click.IntRange(1, 100),
+        default=None,
+        help="Nearest pictures kept for each picture [default: as stored, else 5]",
+    )(function)
+
+
+def rule_option(function):
+    """--rule, shared by ingest and pairs; refused at once when it cannot be read."""
+    return click.option(
+        "--rule",
+        default=None,
+        callback=check_rule,
+        help="Near-duplicate rule, e.g. phash+dhash<=18 [default: as stored, else that]",
+    )(function)
+
+
+def workers_option(help_text: str):
+    """--workers, shared by ingest and pairs."""
+    return click.option("--workers", type=click.IntRange(1, 256), default=None, help=help_text)
+
+
 @click.group(cls=CattagsGroup)
 @click.version_option(__version__, prog_name="cattags")
 def cli() -> None:
@@ -114,12 +139,7 @@ def progress_bar(
     default=None,
     help="Longest side of a thumbnail in px [default: 64]",
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(1, 256),
-    default=None,
-    help="Processes that read pictures [default: every core]",
-)
+@workers_option("Processes that read pictures [default: every core]")
 @click.option(
     "--commit-every",
     type=click.IntRange(1),
@@ -131,18 +151,8 @@ def progress_bar(
     "--strict", is_flag=True, help="Exit with status 1 if any file was recorded in errors"
 )
 @click.option("-s", "--silent", is_flag=True, help="No progress bar")
-@click.option(
-    "--neighbours",
-    type=click.IntRange(1, 100),
-    default=None,
-    help="Nearest pictures kept for each picture [default: 5]",
-)
-@click.option(
-    "--rule",
-    default=None,
-    callback=check_rule,
-    help="Near-duplicate rule [default: phash+dhash<=18]",
-)
+@neighbours_option
+@rule_option
 def ingest(source, database, thumbs, size, workers, neighbours, rule, commit_every, strict, silent):
     """Hash, thumbnail and tag every picture under SOURCE.
 
@@ -233,21 +243,9 @@ def existing_database(database: Path):
 
 @cli.command()
 @database_option
-@click.option(
-    "--neighbours",
-    type=click.IntRange(1, 100),
-    default=None,
-    help="Nearest pictures kept for each picture [default: as stored, else 5]",
-)
-@click.option(
-    "--rule",
-    default=None,
-    callback=check_rule,
-    help="Near-duplicate rule, e.g. phash+dhash<=18 [default: as stored]",
-)
-@click.option(
-    "--workers", type=click.IntRange(1, 256), default=None, help="Threads [default: every core]"
-)
+@neighbours_option
+@rule_option
+@workers_option("Threads [default: every core]")
 def pairs(database, neighbours, rule, workers):
     """Recompute every picture's nearest neighbours and the near-duplicates.
 
@@ -428,17 +426,19 @@ def fetch(
         raise click.UsageError("give either URL or --from-file")
     if then_ingest:
         need_ingest_extra("fetch --ingest")
-    fetcher = Fetcher(
-        into,
-        timeout=timeout,
-        retries=retries,
-        max_bytes=parse_bytes(max_bytes),
-        delay=delay,
-        max_wait=max_wait,
-    )
     listed = list(from_file) if from_file else []
     total = (count or 1) if url else len(listed)
-    with progress_bar(not silent, "Fetching", lambda: total) as on_progress:
+    with (
+        Fetcher(
+            into,
+            timeout=timeout,
+            retries=retries,
+            max_bytes=parse_bytes(max_bytes),
+            delay=delay,
+            max_wait=max_wait,
+        ) as fetcher,
+        progress_bar(not silent, "Fetching", lambda: total) as on_progress,
+    ):
         summary, shortfall = fetch_pictures(fetcher, url, count, listed, max_attempts, on_progress)
     click.echo(summary.line())
     for failure in summary.failed:

@@ -153,6 +153,12 @@ class Fetcher:
     def close(self) -> None:
         self.client.close()
 
+    def __enter__(self) -> Fetcher:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
     def fetch_one(self, url: str) -> bool:
         """GET url and keep the picture; True if a new file was saved."""
         try:
@@ -355,31 +361,28 @@ def fetch_pictures(
 
     Returns the summary and, when the run fell short, the reason.
     """
-    try:
-        if url is not None:
-            wanted = count or 1
-            limit = max_attempts or wanted * 3 + 10
-            attempts = 0
-            while fetcher.summary.saved < wanted and attempts < limit:
-                attempts += 1
-                if fetcher.fetch_one(url):
-                    on_progress(1)
-                if url in fetcher.given_up:
-                    break
-            if fetcher.summary.saved < wanted:
-                why = f": {fetcher.given_up[url]}" if url in fetcher.given_up else ""
-                return fetcher.summary, (
-                    f"only {fetcher.summary.saved} of {wanted} new pictures"
-                    f" after {attempts} attempts{why}"
-                )
-            return fetcher.summary, None
-        listed = [u.strip() for u in urls if u.strip() and not u.lstrip().startswith("#")]
-        for each in listed:
-            fetcher.fetch_one(each)
-            on_progress(1)
-        missing = len(fetcher.summary.failed) + sum(fetcher.summary.refused.values())
-        if missing:
-            return fetcher.summary, f"{missing} of {len(listed)} addresses gave no picture"
+    if url is not None:
+        wanted = count or 1
+        limit = max_attempts or wanted * 3 + 10
+        attempts = 0
+        while fetcher.summary.saved < wanted and attempts < limit:
+            attempts += 1
+            if fetcher.fetch_one(url):
+                on_progress(1)
+            if url in fetcher.given_up:
+                break
+        if fetcher.summary.saved < wanted:
+            why = f": {fetcher.given_up[url]}" if url in fetcher.given_up else ""
+            return fetcher.summary, (
+                f"only {fetcher.summary.saved} of {wanted} new pictures"
+                f" after {attempts} attempts{why}"
+            )
         return fetcher.summary, None
-    finally:
-        fetcher.close()
+    listed = [u.strip() for u in urls if u.strip() and not u.lstrip().startswith("#")]
+    for each in listed:
+        fetcher.fetch_one(each)
+        on_progress(1)
+    missing = len(fetcher.summary.failed) + sum(fetcher.summary.refused.values())
+    if missing:
+        return fetcher.summary, f"{missing} of {len(listed)} addresses gave no picture"
+    return fetcher.summary, None

@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import partial
 
 import numpy as np
 from sqlite_utils import Database
 
-from . import kernels
 from .errors import CattagsError
-from .pairs import find_nearest, find_pairs, query_blocks, run_tasks
 from .parallel import default_workers
+from .search import (
+    NO_DISTANCE,
+    connected_components,
+    find_nearest,
+    find_pairs,
+    nearest_for_new,
+    pairs_for_new,
+)
 from .store import read_settings, save_settings, write_transaction
 
 DEFAULT_NEIGHBOURS = 5  # nearest cats kept per picture
@@ -182,7 +187,7 @@ def _save_new_neighbours(db, ids, position, whash, k, new, workers) -> None:
     """New pictures against all; old pictures whose top-k a new one enters are redone."""
     n = len(ids)
     width = min(k, n - 1)
-    kth_d = np.full(n, kernels.NO_DISTANCE, dtype=np.int64)
+    kth_d = np.full(n, NO_DISTANCE, dtype=np.int64)
     kth_i = np.full(n, n, dtype=np.int64)  # "no k-th yet": any index beats it
     lists: dict[int, list[tuple[int, int]]] = {}
     for image_id, _rank, neighbour_id, d in db.execute(
@@ -196,27 +201,9 @@ def _save_new_neighbours(db, ids, position, whash, k, new, workers) -> None:
         if len(found) >= width:
             kth_d[row], kth_i[row] = found[width - 1]
     kth_d[new] = -1  # the new ones get their own full scan
-    best_i = np.empty((len(new), width), dtype=np.int64)
-    best_d = np.empty((len(new), width), dtype=np.int64)
-    tasks = [
-        partial(
-            kernels.nearest_brute_block,
-            whash,
-            new[a:b],
-            width,
-            best_i[a:b],
-            best_d[a:b],
-            kth_d,
-            kth_i,
-            True,
-        )
-        for a, b in query_blocks(len(new), workers)
-    ]
-    hits = run_tasks(tasks, workers)
+    best_i, best_d, entered = nearest_for_new(whash, new, width, kth_d, kth_i, workers)
     changed: dict[int, list[tuple[int, int]]] = {}
-    for old, query, d in (
-        (int(a), int(b), int(c)) for part in hits for a, b, c in zip(*part, strict=True)
-    ):
+    for old, query, d in entered:
         changed.setdefault(old, list(lists.get(old, []))).append((d, query))
     rows = list(new) + sorted(changed)
     index = np.vstack([best_i] + [_top(changed[r], width)[0] for r in sorted(changed)])
@@ -263,18 +250,12 @@ def _save_all_duplicates(db, ids, codes, rule: Rule, workers) -> None:
 
 
 def _save_new_duplicates(db, ids, codes, rule: Rule, new, workers) -> None:
-    first, second = [], []
-    for name in rule.hashes:
-        tasks = [
-            partial(kernels.pairs_against_block, codes[name], new[a:b], rule.candidate_radius)
-            for a, b in query_blocks(len(new), workers)
-        ]
-        for part in run_tasks(tasks, workers):
-            first.append(part[0])
-            second.append(part[1])
-    if first:
-        a, b = np.concatenate(first), np.concatenate(second)
-        _write_duplicates(db, ids, codes, rule, np.minimum(a, b), np.maximum(a, b))
+    found = [
+        pairs_for_new(codes[name], new, rule.candidate_radius, workers) for name in rule.hashes
+    ]
+    first = np.concatenate([a for a, _ in found])
+    second = np.concatenate([b for _, b in found])
+    _write_duplicates(db, ids, codes, rule, first, second)
 
 
 def _write_duplicates(db, ids, codes, rule: Rule, first, second) -> None:
@@ -293,27 +274,6 @@ def _write_duplicates(db, ids, codes, rule: Rule, first, second) -> None:
             for i, j, d in zip(a[keep], b[keep], total[keep], strict=True)
         ),
     )
-
-
-def connected_components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Each of n nodes' component label (its smallest member) for the undirected
-    edges a[i]-b[i]: union-find in whole-array steps (hook each edge's larger
-    root onto the smaller, then halve the paths until every node points at its
-    root), a few rounds even for millions of edges."""
-    parent = np.arange(n)
-    while True:
-        root_a, root_b = parent[a], parent[b]
-        apart = root_a != root_b
-        if not apart.any():
-            return parent
-        low = np.minimum(root_a[apart], root_b[apart])
-        high = np.maximum(root_a[apart], root_b[apart])
-        np.minimum.at(parent, high, low)
-        while True:
-            grand = parent[parent]
-            if np.array_equal(grand, parent):
-                break
-            parent = grand
 
 
 def _save_clusters(db, position: dict[str, int]) -> int:

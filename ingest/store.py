@@ -94,7 +94,7 @@ def open_database(path: Path | str) -> Database:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     db = Database(path)
-    db.conn.execute("PRAGMA journal_mode = WAL")
+    db.enable_wal()
     db.conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL: no corruption
     db.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")  # wait for Datasette's writes
     register_functions(db.conn)

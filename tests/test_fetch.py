@@ -151,11 +151,23 @@ def url_of(server, path="/cat") -> str:
     return f"http://127.0.0.1:{server.server_address[1]}{path}"
 
 
+OPEN: list[Fetcher] = []  # closed after each test
+
+
+@pytest.fixture(autouse=True)
+def close_fetchers():
+    yield
+    while OPEN:
+        OPEN.pop().close()
+
+
 def make_fetcher(tmp_path, waits=None, **kwargs) -> Fetcher:
     waits = waits if waits is not None else []
     options = {"timeout": 0.5, "retries": 3, "max_bytes": 100_000, "delay": 0.0}
     options.update(kwargs)
-    return Fetcher(tmp_path / "cats", sleep=waits.append, **options)
+    fetcher = Fetcher(tmp_path / "cats", sleep=waits.append, **options)
+    OPEN.append(fetcher)
+    return fetcher
 
 
 def saved_files(tmp_path) -> list[Path]:

@@ -1,12 +1,26 @@
 """Pairs and nearest neighbours equal a plain brute force, whatever the input."""
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.nearby import connected_components
-from ingest.pairs import chunk_thresholds, find_nearest, find_pairs, numpy_pairs
+from ingest.search import chunk_thresholds, connected_components, find_nearest, find_pairs
+
+
+def load_baselines():
+    """benchmarks/baselines.py: the numpy brute force the benchmarks time."""
+    path = Path(__file__).parent.parent / "benchmarks" / "baselines.py"
+    spec = importlib.util.spec_from_file_location("baselines", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+numpy_pairs = load_baselines().numpy_pairs
 
 U64 = st.integers(min_value=0, max_value=(1 << 64) - 1)
 TOP_BIT = 1 << 63

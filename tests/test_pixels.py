@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFilter
 
-from ingest.analyse import extrema
+from ingest.analyse import pillow_extrema
 from ingest.hashing import dhash_from_small, hashes_from_working, phash_from_small
 from ingest.pixels import fast_extrema, keep_pictures_in_one_block, square_block_sums, survey
 from ingest.thumbnails import make_thumbnail, thumbnail_box
@@ -27,7 +27,9 @@ def picture(mode: str, size: tuple[int, int], seed: int, spread: int) -> Image.I
 def test_extrema_equal_pillow(mode, size):
     for seed, spread in ((1, 0), (2, 3), (3, 100)):
         img = picture(mode, size, seed, spread)
-        assert extrema(img) == img.getextrema()
+        assert pillow_extrema(img) == img.getextrema()
+        fast = fast_extrema(img)
+        assert fast is None or fast == img.getextrema()
 
 
 @pytest.mark.parametrize("mode", ["L", "RGB", "RGBA", "CMYK"])

@@ -1,6 +1,9 @@
-"""Exact Hamming search over 64-bit hashes: pairs within a radius, k nearest.
+"""Exact Hamming search over 64-bit hashes, the one owner of it: pairs within a
+radius, k nearest, the same for new hashes against all (incremental ingest),
+and the connected components of the pairs found. `kernels.py` holds its
+compiled loops and is used from here only; `nearby.py` stores the answers.
 
-Both answers equal brute force exactly. Large inputs use multi-index hashing
+Every answer equals brute force exactly. Large inputs use multi-index hashing
 (4 substrings of 16 bits, buckets in CSR arrays, compiled kernels); small
 ones, and radii where MIH has no edge, use a compiled scan. Work is split
 into blocks of queries run on every core by threads (the kernels release
@@ -24,6 +27,7 @@ BRUTE_PAIRS_BELOW = 20_000  # codes: below this a scan beats building the index
 MIH_MAX_RADIUS = 14  # beyond this MIH probes nearly every bucket; scan instead
 BRUTE_NEAREST_BELOW = 50_000  # codes: measured here, MIH k-NN wins from about this size
 BLOCKS_PER_WORKER = 16  # query blocks per thread: even load, small outputs
+NO_DISTANCE = kernels.NO_DISTANCE  # "no k-th neighbour yet"
 
 
 def as_codes(hashes: Sequence[int] | np.ndarray) -> np.ndarray:
@@ -246,36 +250,75 @@ def _nearest_mih(codes, k, workers, best_i, best_d) -> None:
                 return
 
 
-def numpy_pairs(codes: np.ndarray, max_distance: int, block: int = 512):
-    """Blockwise numpy brute force: the baseline the compiled search is measured against."""
-    codes = as_codes(codes)
-    found_i, found_j, found_d = [], [], []
-    for start in range(0, codes.shape[0], block):
-        rows = codes[start : start + block, None]
-        dist = np.bitwise_count(rows ^ codes[None, :])
-        i, j = np.nonzero(dist <= max_distance)
-        i = i + start
-        keep = j > i
-        found_i.append(i[keep])
-        found_j.append(j[keep])
-        found_d.append(dist[i[keep] - start, j[keep]].astype(np.int64))
-    if not found_i:
-        empty = np.empty(0, dtype=np.int64)
-        return empty, empty.copy(), empty.copy()
-    return np.concatenate(found_i), np.concatenate(found_j), np.concatenate(found_d)
-
-
-def numpy_nearest(codes: np.ndarray, k: int, block: int = 512):
-    """Blockwise numpy brute force k-NN (distances only), the benchmark baseline."""
-    codes = as_codes(codes)
-    n = codes.shape[0]
-    out = np.empty((n, k), dtype=np.int64)
-    for start in range(0, n, block):
-        dist = np.bitwise_count(codes[start : start + block, None] ^ codes[None, :]).astype(
-            np.int16
+def nearest_for_new(
+    codes: np.ndarray,
+    new: np.ndarray,
+    k: int,
+    kth_d: np.ndarray,
+    kth_i: np.ndarray,
+    workers: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int, int]]]:
+    """The k nearest of each new code among all, and every (old, new, distance)
+    where a new code enters an old code's top k (kth_d, kth_i: each old code's
+    k-th neighbour so far; -1 for the new ones)."""
+    workers = workers or default_workers()
+    best_i = np.empty((len(new), k), dtype=np.int64)
+    best_d = np.empty((len(new), k), dtype=np.int64)
+    tasks = [
+        partial(
+            kernels.nearest_brute_block,
+            codes,
+            new[a:b],
+            k,
+            best_i[a:b],
+            best_d[a:b],
+            kth_d,
+            kth_i,
+            True,
         )
-        rows = np.arange(dist.shape[0])
-        dist[rows, rows + start] = 999  # not itself
-        part = np.partition(dist, k - 1, axis=1)[:, :k]
-        out[start : start + block] = np.sort(part, axis=1)
-    return out
+        for a, b in query_blocks(len(new), workers)
+    ]
+    hits = run_tasks(tasks, workers)
+    entered = [
+        (int(old), int(query), int(d)) for part in hits for old, query, d in zip(*part, strict=True)
+    ]
+    return best_i, best_d, entered
+
+
+def pairs_for_new(
+    codes: np.ndarray, new: np.ndarray, radius: int, workers: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair (smaller index, larger) of a new code and any code within radius."""
+    workers = workers or default_workers()
+    tasks = [
+        partial(kernels.pairs_against_block, codes, new[a:b], radius)
+        for a, b in query_blocks(len(new), workers)
+    ]
+    parts = run_tasks(tasks, workers)
+    if not parts:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty.copy()
+    a = np.concatenate([part[0] for part in parts])
+    b = np.concatenate([part[1] for part in parts])
+    return np.minimum(a, b), np.maximum(a, b)
+
+
+def connected_components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Each of n nodes' component label (its smallest member) for the undirected
+    edges a[i]-b[i]: union-find in whole-array steps (hook each edge's larger
+    root onto the smaller, then halve the paths until every node points at its
+    root), a few rounds even for millions of edges."""
+    parent = np.arange(n)
+    while True:
+        root_a, root_b = parent[a], parent[b]
+        apart = root_a != root_b
+        if not apart.any():
+            return parent
+        low = np.minimum(root_a[apart], root_b[apart])
+        high = np.maximum(root_a[apart], root_b[apart])
+        np.minimum.at(parent, high, low)
+        while True:
+            grand = parent[parent]
+            if np.array_equal(grand, parent):
+                break
+            parent = grand
