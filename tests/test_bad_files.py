@@ -196,7 +196,7 @@ def test_folders_nested_a_thousand_deep_are_walked(tmp_path):
 
 def test_a_huge_file_is_checksummed_in_chunks_not_held_in_memory(tmp_path):
     """A 400 MB file named .png: read in chunks, refused as not a picture,
-    with its size and checksum recorded, in well under its size of memory."""
+    with its size and checksum recorded, in a few MB of memory."""
     huge = tmp_path / "huge.png"
     with open(huge, "wb") as handle:
         handle.truncate(400 * 1024 * 1024)  # sparse: no disk used
@@ -204,15 +204,16 @@ def test_a_huge_file_is_checksummed_in_chunks_not_held_in_memory(tmp_path):
         "import resource, sys\n"
         "from pathlib import Path\n"
         "from ingest.analyse import analyse_file\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024\n"
         f"result = analyse_file(Path({str(huge)!r}), 'huge.png', 64)\n"
         "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024\n"
-        "print(result.stage, result.bytes, result.sha256[:8], peak)\n"
+        "print(result.stage, result.bytes, result.sha256[:8], peak - before)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    stage, size, digest, peak_mb = out.stdout.split()
+    stage, size, digest, extra_mb = out.stdout.split()
     assert stage == "decode" and int(size) == 400 * 1024 * 1024
     zeros = hashlib.sha256()
     for _ in range(400):
         zeros.update(bytes(1024 * 1024))
     assert digest == zeros.hexdigest()[:8]
-    assert int(peak_mb) < 250, peak_mb
+    assert int(extra_mb) < 64, extra_mb  # beyond what the imports take

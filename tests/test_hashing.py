@@ -205,12 +205,13 @@ def test_a_flat_picture_near_the_pixel_limit_is_hashed_in_little_memory(tmp_path
         "import resource\n"
         "from pathlib import Path\n"
         "from ingest.analyse import analyse_file\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024\n"
         f"result = analyse_file(Path({str(path)!r}), 'flat.png', 64)\n"
         "peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024\n"
-        "print(result.image['whash'], peak)\n"
+        "print(result.image['whash'], peak - before)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    digest, peak_mb = out.stdout.split()
+    digest, extra_mb = out.stdout.split()
     assert digest == "0" * 16
-    assert int(peak_mb) < 1024, peak_mb
+    assert int(extra_mb) < 1024, extra_mb  # imagehash itself needs ~2,900 MB
