@@ -53,22 +53,20 @@ def move_action(name: str, description: str):
 
 def allow_sql(databases: list[str], reason: str):
     """1.0 permission SQL allowing an action on every table of these databases."""
-    if not databases:
-        return None
-    selects = " UNION ALL ".join(
-        f"SELECT :db{n} AS parent, NULL AS child, 1 AS allow, :reason AS reason"
-        for n in range(len(databases))
-    )
-    params = {f"db{n}": name for n, name in enumerate(databases)}
-    return PermissionSQL(sql=selects, params={**params, "reason": reason})
+    return rules_sql(databases, None, True, reason)
 
 
 def deny_sql(databases: list[str], child: str, reason: str):
     """1.0 permission SQL denying an action on one child (a query) of these databases."""
+    return rules_sql(databases, child, False, reason)
+
+
+def rules_sql(databases: list[str], child: str | None, allow: bool, reason: str):
+    """One rule per database (all its children, or the one named), or None."""
     if not databases:
         return None
     selects = " UNION ALL ".join(
-        f"SELECT :db{n} AS parent, :child AS child, 0 AS allow, :reason AS reason"
+        f"SELECT :db{n} AS parent, :child AS child, {int(allow)} AS allow, :reason AS reason"
         for n in range(len(databases))
     )
     params = {f"db{n}": name for n, name in enumerate(databases)}

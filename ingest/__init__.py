@@ -1,3 +1,34 @@
-"""cattags: a folder of photos into one SQLite database of hashes, thumbnails and tags."""
+"""cattags: a folder of photos into one SQLite database of hashes, thumbnails and tags.
+
+The library and the `cattags` command; it never imports Datasette. Flat on
+purpose (imports stay short, and each module is small); its parts are:
+
+Reading pictures (worker processes; no database)
+    scanning    walk a source folder: which files look like pictures
+    analyse     read one file, decode it once, derive everything from it
+    pixels      compiled passes over decoded pixels: extrema, reductions, block sums
+    hashing     whash (exactly imagehash's), phash, dhash, hamming()
+    thumbnails  make, name, encode, read back and write thumbnail files
+    parallel    the ordered, bounded process pool
+
+Storing (the main process; SQLite)
+    schema      numbered migrations: every table, column and index
+    store       open, check and close databases; settings; errors; transactions
+    rows        the one owner of an images row and its thumbnail
+    tags        tags from folder names
+    moves       move thumbnails between folders, log, undo
+    originals   find a picture's source file again, safely
+
+Searching hashes
+    search      exact Hamming pairs, k nearest, new-against-all, components
+    kernels     search's compiled loops (used by search only)
+    nearby      store neighbours, near-duplicate pairs and clusters
+
+Commands (thin: `cli` parses, one of these does the work)
+    cli         the click commands          pipeline  cattags ingest
+    sync        cattags sync                sort      cattags sort
+    stats       cattags stats               fetch     cattags fetch
+    demo        cattags demo-data           errors    the library's own errors
+"""
 
 __version__ = "0.1.0"

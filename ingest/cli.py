@@ -50,6 +50,11 @@ def environment_message(error: Exception) -> str:
     return f"the database could not be used: {text}"
 
 
+def shown_default(name: str, kind, default, text: str):
+    """An option whose default the help shows (the fetch command's numbers)."""
+    return click.option(name, type=kind, default=default, show_default=True, help=text)
+
+
 def neighbours_option(function):
     """--neighbours, shared by ingest and pairs."""
     return click.option(
@@ -331,14 +336,13 @@ def parse_bytes(text: str) -> int:
     raise click.BadParameter(f"{text!r}: write a size like 50MB, 512KB or 1000000")
 
 
+COUNT_HELP = "New distinct pictures to save from URL [default: 1]"
+ATTEMPTS_HELP = "Give up on URL after this many requests [default: 3 x count + 10]"
+
+
 @cli.command()
 @click.argument("url", required=False)
-@click.option(
-    "--count",
-    type=click.IntRange(1),
-    default=None,
-    help="New distinct pictures to save from URL [default: 1]",
-)
+@click.option("--count", type=click.IntRange(1), help=COUNT_HELP)
 @click.option(
     "--from-file",
     "from_file",
@@ -351,26 +355,15 @@ def parse_bytes(text: str) -> int:
     required=True,
     help="Folder to save pictures into",
 )
-@click.option(
-    "--delay",
-    type=click.FloatRange(0),
-    default=1.0,
-    show_default=True,
-    help="Seconds between requests",
+@shown_default("--delay", click.FloatRange(0), 1.0, "Seconds between requests")
+@shown_default(
+    "--timeout", click.FloatRange(0.1), 30.0, "Seconds a whole request may take, headers and body"
 )
-@click.option(
-    "--timeout",
-    type=click.FloatRange(0.1),
-    default=30.0,
-    show_default=True,
-    help="Seconds a whole request may take, headers and body",
-)
-@click.option(
+@shown_default(
     "--retries",
-    type=click.IntRange(0),
-    default=5,
-    show_default=True,
-    help="Retries of a failed request (backoff with jitter, Retry-After honoured)",
+    click.IntRange(0),
+    5,
+    "Retries of a failed request (backoff with jitter, Retry-After honoured)",
 )
 @click.option(
     "--max-bytes",
@@ -378,19 +371,13 @@ def parse_bytes(text: str) -> int:
     show_default=True,
     help="Refuse bodies larger than this, while streaming",
 )
-@click.option(
+@shown_default(
     "--max-wait",
-    type=click.FloatRange(0),
-    default=600.0,
-    show_default=True,
-    help="Seconds of retry waits (backoff, Retry-After) spent on one address before giving it up",
+    click.FloatRange(0),
+    600.0,
+    "Seconds of retry waits (backoff, Retry-After) spent on one address before giving it up",
 )
-@click.option(
-    "--max-attempts",
-    type=click.IntRange(1),
-    default=None,
-    help="Give up on URL after this many requests [default: 3 x count + 10]",
-)
+@click.option("--max-attempts", type=click.IntRange(1), help=ATTEMPTS_HELP)
 @click.option(
     "--ingest", "then_ingest", is_flag=True, help="Run cattags ingest on the folder afterwards"
 )
@@ -453,13 +440,7 @@ def fetch(
 
 @cli.command("demo-data")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@click.option(
-    "--count",
-    type=click.IntRange(1, 100_000),
-    default=200,
-    show_default=True,
-    help="How many pictures to draw",
-)
+@shown_default("--count", click.IntRange(1, 100_000), 200, "How many pictures to draw")
 @click.option("--seed", type=int, default=42, show_default=True, help="Random seed")
 def demo_data(directory, count, seed):
     """Draw COUNT seeded "cats that don't exist" into DIRECTORY.

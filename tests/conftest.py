@@ -32,3 +32,12 @@ def rows(db_path: Path, sql: str, params=()) -> list[tuple]:
         return conn.execute(sql, params).fetchall()
     finally:
         conn.close()
+
+
+def snapshot(db_path: Path, queries: dict[str, str]) -> dict[str, list]:
+    """{name: every row of its query}, to compare two databases."""
+    conn = sqlite3.connect(db_path)
+    try:
+        return {name: conn.execute(sql).fetchall() for name, sql in queries.items()}
+    finally:
+        conn.close()

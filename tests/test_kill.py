@@ -18,6 +18,8 @@ from ingest.demo import write_demo_pictures
 from ingest.pipeline import ingest
 from ingest.thumbnails import TEMP_PREFIX, THUMBNAIL_NAME
 
+from .conftest import snapshot as snapshot_of
+
 COUNT = 80
 # Compared after the runs; timestamps (errors.at, files.missing_since) excluded.
 TABLES = {
@@ -31,11 +33,7 @@ TABLES = {
 
 
 def snapshot(db: Path) -> dict[str, list]:
-    conn = sqlite3.connect(db)
-    try:
-        return {name: conn.execute(sql).fetchall() for name, sql in TABLES.items()}
-    finally:
-        conn.close()
+    return snapshot_of(db, TABLES)
 
 
 def files_committed(db: Path) -> int:

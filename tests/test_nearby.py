@@ -14,6 +14,7 @@ from ingest.nearby import parse_rule
 from ingest.pipeline import ingest
 
 from .conftest import rows
+from .conftest import snapshot as snapshot_of
 
 NEARBY_TABLES = {
     "neighbours": "select image_id, rank, neighbour_id, distance from neighbours order by 1, 2",
@@ -35,11 +36,7 @@ group by cluster order by pictures desc, cluster
 
 
 def nearby_snapshot(db: Path) -> dict[str, list]:
-    conn = sqlite3.connect(db)
-    try:
-        return {name: conn.execute(sql).fetchall() for name, sql in NEARBY_TABLES.items()}
-    finally:
-        conn.close()
+    return snapshot_of(db, NEARBY_TABLES)
 
 
 @pytest.mark.parametrize("rule", ["phash+dhash<=18", "whash<=10"])

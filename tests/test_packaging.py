@@ -55,3 +55,14 @@ def test_the_built_wheel_ships_the_templates_static_files_and_entry_points(tmp_p
     )
     metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA")))
     assert b"Provides-Extra: ingest" in metadata and b"Requires-Python: >=3.11" in metadata
+
+
+def test_the_module_map_in_ingest_names_every_module():
+    """ingest/__init__.py says which module owns what: it must match the tree."""
+    import ingest
+
+    named = set(re.findall(r"^ {4}(\w+) ", ingest.__doc__, re.M))
+    named |= set(re.findall(r" {2,}(\w+) {2}", ingest.__doc__))
+    modules = {p.stem for p in (TOP / "ingest").glob("*.py")} - {"__init__", "__main__"}
+    assert modules <= named, modules - named
+    assert named - modules <= {"the"}, named - modules

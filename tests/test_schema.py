@@ -52,21 +52,26 @@ EXPECTED_COLUMNS = {
     "errors": ["id", "path", "stage", "error", "at"],
     "settings": ["key", "value"],
 }
+# Index name, its table, its columns (comma-separated).
+INDEX_TABLE = """
+images_folder             images      folder
+images_size               images      size
+images_whash_int          images      whash_int
+images_nearest_distance   images      nearest_distance
+images_cluster            images      cluster
+files_image_id            files       image_id
+image_tags_tag            image_tags  tag,image_id
+pairs_image_b             pairs       image_b,image_a
+moves_image_id            moves       image_id
+errors_path               errors      path
+neighbours_neighbour_id   neighbours  neighbour_id
+moves_batch               moves       batch
+moves_actor_batch         moves       actor,batch
+image_tags_tag_origin     image_tags  tag,origin
+"""
 EXPECTED_INDEXES = {
-    "images_folder": ("images", ["folder"]),
-    "images_size": ("images", ["size"]),
-    "images_whash_int": ("images", ["whash_int"]),
-    "images_nearest_distance": ("images", ["nearest_distance"]),
-    "images_cluster": ("images", ["cluster"]),
-    "files_image_id": ("files", ["image_id"]),
-    "image_tags_tag": ("image_tags", ["tag", "image_id"]),
-    "pairs_image_b": ("pairs", ["image_b", "image_a"]),
-    "moves_image_id": ("moves", ["image_id"]),
-    "errors_path": ("errors", ["path"]),
-    "neighbours_neighbour_id": ("neighbours", ["neighbour_id"]),
-    "moves_batch": ("moves", ["batch"]),
-    "moves_actor_batch": ("moves", ["actor", "batch"]),
-    "image_tags_tag_origin": ("image_tags", ["tag", "origin"]),
+    name: (table, columns.split(","))
+    for name, table, columns in (line.split() for line in INDEX_TABLE.strip().splitlines())
 }
 PRIMARY_KEYS = {
     "images": ["id"],
