@@ -6,12 +6,13 @@ from __future__ import annotations
 from .detect import known_library_names
 
 SIMILAR = "similar"  # the query's name: /{database}/similar
-SIMILAR_SQL = """select other.id, hamming(other.whash_int, this.whash_int) as whash_distance,
+SIMILAR_SQL = """select other.id, json_extract(hit.value, '$[1]') as whash_distance,
   hamming(other.phash_int, this.phash_int) + hamming(other.dhash_int, this.dhash_int)
     as phash_dhash_distance,
   other.size, other.folder, other.tags
-from images this, images other
-where this.id = :id and other.id != this.id
+from images this, json_each(nearest_images(:id, 24)) hit
+join images other on other.rowid = json_extract(hit.value, '$[0]')
+where this.id = :id
 order by whash_distance, other.id
 limit 24"""
 

@@ -13,6 +13,7 @@ from sqlite_utils import Database
 
 from .errors import DatabaseBusy, NotACattagsDatabase
 from .hashing import hamming
+from .lookup import nearest_images_function
 from .schema import ensure_schema
 
 BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another one before giving up
@@ -49,8 +50,10 @@ def utc_now() -> str:
 
 
 def register_functions(conn: sqlite3.Connection) -> None:
-    """SQL functions every cattags connection offers: hamming(a, b)."""
+    """SQL functions every cattags connection offers: hamming(a, b) and
+    nearest_images(id_or_hash, k) (see lookup.py)."""
     conn.create_function("hamming", 2, hamming, deterministic=True)
+    conn.create_function("nearest_images", 2, nearest_images_function(conn))
 
 
 CATTAGS_TABLES = {"images", "thumbnails", "files", "settings"}  # what makes a cattags database

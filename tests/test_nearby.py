@@ -1,5 +1,6 @@
 """Neighbours, near-duplicates and clusters as ingest stores them."""
 
+import random
 import re
 import shutil
 import sqlite3
@@ -12,6 +13,7 @@ from ingest.cli import cli
 from ingest.errors import CattagsError
 from ingest.nearby import parse_rule
 from ingest.pipeline import ingest
+from ingest.store import open_database
 
 from .conftest import rows
 from .conftest import snapshot as snapshot_of
@@ -84,6 +86,7 @@ def test_the_readme_nearest_query_agrees_with_the_stored_neighbours(cats):
     register_functions(conn)
     image_id = conn.execute("select id from images order by id limit 1").fetchone()[0]
     nearest = conn.execute(NEAREST_SQL, {"id": image_id}).fetchall()
+    assert nearest == conn.execute(INDEXED_SQL, {"id": image_id, "k": 10}).fetchall()
     stored = conn.execute(
         "select neighbour_id, distance from neighbours where image_id = ? order by rank", [image_id]
     ).fetchall()
@@ -144,3 +147,76 @@ def test_pairs_command_recomputes_with_a_new_rule_and_records_it(cats):
     assert rows(db, "select distinct rule from pairs where near_duplicate = 1") == [("whash<=12",)]
     bad = CliRunner().invoke(cli, ["pairs", "--db", str(db), "--rule", "nonsense"])
     assert bad.exit_code == 2 and "Traceback" not in bad.output  # a usage error
+
+
+INDEXED_SQL = """
+select images.id, json_extract(hit.value, '$[1]') as distance
+from json_each(nearest_images(:id, :k)) as hit
+join images on images.rowid = json_extract(hit.value, '$[0]')
+order by distance, images.id limit :k
+"""
+SCAN_SQL = """
+select other.id, hamming(other.whash_int, :code) as distance from images other
+where other.id != :id order by distance, other.id limit :k
+"""
+
+
+def fill_images(conn, codes: list[int], start: int = 0) -> None:
+    """Minimal images rows with these whash codes (signed 64-bit)."""
+    conn.executemany(
+        "insert into images (id, width, height, size, whash, whash_int) values (?, ?, 1, ?, ?, ?)",
+        [
+            (f"{n}x1_{code & (2**64 - 1):016x}", n, f"{n}x1", f"{code & (2**64 - 1):016x}", code)
+            for n, code in enumerate(codes, start + 1)
+        ],
+    )
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_nearest_images_equals_a_full_scan_ties_included(tmp_path, seed):
+    rng = random.Random(seed)
+    centres = [rng.getrandbits(64) for _ in range(5)]
+    unsigned = [c ^ (1 << rng.randrange(64)) for c in centres for _ in range(40)]  # many ties
+    codes = [u - (1 << 64) if u >= 1 << 63 else u for u in unsigned]
+    db = open_database(tmp_path / "n.db")
+    fill_images(db.conn, codes)
+    db.conn.commit()
+    ids = [row[0] for row in db.execute("select id from images order by random() limit 15")]
+    for q in ids:
+        code = db.execute("select whash_int from images where id = ?", [q]).fetchone()[0]
+        for k in (1, 5, 10, 37):
+            params = {"id": q, "k": k, "code": code}
+            assert (
+                db.execute(INDEXED_SQL, params).fetchall()
+                == db.execute(SCAN_SQL, params).fetchall()
+            )
+    # Rowids with gaps, and a whash that is not 16 hex digits: the slower reads.
+    db.execute("delete from images where rowid in (3, 50)")
+    db.execute("update images set whash = 'abc' where rowid = 7")
+    db.conn.commit()
+    for q in ids[:3]:
+        code = db.execute("select whash_int from images where id = ?", [q]).fetchone()
+        if code:
+            params = {"id": q, "k": 10, "code": code[0]}
+            assert (
+                db.execute(INDEXED_SQL, params).fetchall()
+                == db.execute(SCAN_SQL, params).fetchall()
+            )
+    # A hash as the query: itself not excluded (it is no picture).
+    by_hash = db.execute(INDEXED_SQL, {"id": f"{codes[0] & (2**64 - 1):016x}", "k": 3}).fetchall()
+    assert by_hash[0][1] == 0
+
+
+def test_nearest_images_sees_pictures_added_by_another_connection(tmp_path):
+    path = tmp_path / "n.db"
+    reader = open_database(path)
+    fill_images(reader.conn, [0, 255, 2**40])
+    reader.conn.commit()
+    first = reader.execute(INDEXED_SQL, {"id": "0000000000000001", "k": 1}).fetchall()
+    assert first[0][1] == 1  # 0 is one bit away
+    writer = sqlite3.connect(path)
+    fill_images(writer, [1], start=100)  # an ingest elsewhere adds the exact hash
+    writer.commit()
+    writer.close()
+    again = reader.execute(INDEXED_SQL, {"id": "0000000000000001", "k": 1}).fetchall()
+    assert again[0][1] == 0

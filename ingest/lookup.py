@@ -1,0 +1,123 @@
+"""Nearest pictures from SQL in milliseconds: `nearest_images(id_or_hash, k)`.
+
+A SQL function backed by an in-memory index of the whash codes, one per
+connection, read from `images` on first use and read again whenever the
+database changed (SQLite's `data_version` for other connections' commits,
+`total_changes` for this connection's own). A query is one numpy scan of
+the codes: no Python call per row, unlike `hamming()` in an ORDER BY.
+
+It returns JSON: `[[rowid, distance], ...]`, nearest first, holding every
+picture within the k-th distance (ties included, so that ordering them by
+id in SQL gives exactly what a full scan gives). Join it back to images:
+
+    select images.id, json_extract(hit.value, '$[1]') as distance
+    from json_each(nearest_images(:id, 10)) as hit
+    join images on images.rowid = json_extract(hit.value, '$[0]')
+    order by distance, images.id limit 10
+
+Imports numpy only: the Datasette plugin registers it on every connection.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Callable
+
+import numpy as np
+
+from .hashing import hash_to_unsigned
+
+IMAGE_ID = re.compile(r"^\d+x\d+_[0-9a-f]{16}$")
+MAX_K = 1000  # the most neighbours one call returns (ties aside)
+
+
+class CodeIndex:
+    """The rowids and whash codes of one connection's images table."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+        self.token: tuple[int, int] | None = None
+        self.rowids = np.empty(0, dtype=np.int64)
+        self.codes = np.empty(0, dtype=np.uint64)
+
+    def fresh(self) -> CodeIndex:
+        """Itself, read again if the database changed since it was read."""
+        token = (self.conn.execute("PRAGMA data_version").fetchone()[0], self.conn.total_changes)
+        if token != self.token:
+            self.rowids, self.codes = read_codes(self.conn)
+            self.token = token
+        return self
+
+    def nearest(self, code: int, k: int, exclude: int | None) -> list[list[int]]:
+        """[[rowid, distance], ...] within the k-th smallest distance, nearest first."""
+        if k < 1 or not len(self.codes):
+            return []
+        distance = np.bitwise_count(self.codes ^ np.uint64(code)).astype(np.int64)
+        if exclude is not None:
+            distance[self.rowids == exclude] = 65  # never itself
+        k = min(k, len(distance) - (exclude is not None))
+        if k <= 0:
+            return []
+        kth = np.partition(distance, k - 1)[k - 1]
+        keep = np.flatnonzero(distance <= kth)
+        order = np.lexsort((self.rowids[keep], distance[keep]))
+        chosen = keep[order]
+        return [
+            [int(r), int(d)] for r, d in zip(self.rowids[chosen], distance[chosen], strict=True)
+        ]
+
+
+def read_codes(conn: sqlite3.Connection) -> tuple[np.ndarray, np.ndarray]:
+    """Every picture's rowid and whash code, in rowid order.
+
+    Read as one string of hex digits that numpy decodes at once (0.2 s at a
+    million pictures, against 0.5 s for a million Python tuples): the first
+    query of a connection must stay well inside Datasette's time limit. The
+    rowids come as a range when they are dense (images rows are never deleted).
+    """
+    count, low, high = conn.execute(
+        "SELECT count(*), min(rowid), max(rowid) FROM images"
+    ).fetchone()
+    if not count:
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint64)
+    dense = low == 1 and high == count
+    text, rowids = conn.execute(
+        "SELECT group_concat(whash, ''), "
+        + ("NULL" if dense else "json_group_array(rowid)")
+        + " FROM (SELECT rowid, whash FROM images ORDER BY rowid)"
+    ).fetchone()
+    if len(text) != 16 * count:  # a whash that is not 16 hex digits: read row by row
+        rows = conn.execute("SELECT rowid, whash_int FROM images ORDER BY rowid").fetchall()
+        data = np.array(rows, dtype=np.int64).reshape(-1, 2)
+        return data[:, 0].copy(), data[:, 1].view(np.uint64).copy()
+    codes = np.frombuffer(bytes.fromhex(text), dtype=">u8").astype(np.uint64)
+    if dense:
+        return np.arange(1, count + 1, dtype=np.int64), codes
+    return np.array(json.loads(rowids), dtype=np.int64), codes
+
+
+def nearest_images_function(conn: sqlite3.Connection) -> Callable[[object, object], str | None]:
+    """The SQL function for one connection (its own index)."""
+    index = CodeIndex(conn)
+
+    def nearest_images(query: object, k: object) -> str | None:
+        if not isinstance(k, int) or isinstance(k, bool):
+            return None
+        k = min(k, MAX_K)
+        exclude = None
+        if isinstance(query, str) and IMAGE_ID.match(query):
+            row = conn.execute(
+                "SELECT rowid, whash_int FROM images WHERE id = ?", [query]
+            ).fetchone()
+            if row is None:
+                return None
+            exclude, code = row[0], row[1] & ((1 << 64) - 1)
+        else:
+            code = hash_to_unsigned(query)
+            if code is None:
+                return None
+        return json.dumps(index.fresh().nearest(code, k, exclude), separators=(",", ":"))
+
+    return nearest_images
