@@ -23,6 +23,7 @@ Searching hashes
     search      exact Hamming pairs, k nearest, new-against-all, components
     kernels     search's compiled loops (used by search only)
     nearby      store neighbours, near-duplicate pairs and clusters
+    groups      near-duplicate groups: decisions, clusters, listing (numpy only)
     lookup      nearest_images(): the SQL function for nearest pictures (numpy only)
 
 Commands (thin: `cli` parses, one of these does the work)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import dataclasses
 import errno
 import importlib.util
+import json
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
@@ -334,6 +337,58 @@ def parse_bytes(text: str) -> int:
     if clean.isdigit():
         return int(clean)
     raise click.BadParameter(f"{text!r}: write a size like 50MB, 512KB or 1000000")
+
+
+@cli.command()
+@database_option
+@click.option("--json", "as_json", is_flag=True, help="The groups as JSON")
+@click.option("--csv", "as_csv", is_flag=True, help="One CSV row per picture of each group")
+@click.option(
+    "--different",
+    nargs=2,
+    metavar="A B",
+    help="Remember that pictures A and B are not the same (never a pair again)",
+)
+@click.option("--same", nargs=2, metavar="A B", help="Remember that A and B are the same picture")
+def duplicates(database, as_json, as_csv, different, same):
+    """List near-duplicate groups, largest first, or record a decision.
+
+    A decision outlives every rule change, `cattags pairs` and re-ingest;
+    the groups follow it at once.
+
+    Example:
+
+        cattags duplicates --db cats/cats.db --different 640x480_00ff00ff00ff00ff 641x480_00ff00ff00ff00fe
+    """
+    from .groups import decide, list_groups
+
+    with existing_database(database) as db:
+        for decision, pair in (("different", different), ("same", same)):
+            if pair:
+                decide(db, pair[0], pair[1], decision, "cattags duplicates")
+                click.echo(f"{pair[0]} and {pair[1]}: {decision}")
+        groups = list_groups(db)
+    if different or same:
+        return
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(group) for group in groups], indent=2))
+    elif as_csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["cluster", "id", "size", "format", "folder", "bytes", "paths"])
+        for group in groups:
+            for p in group.pictures:
+                row = [p["id"], p["size"], p["format"], p["folder"], p["bytes"]]
+                writer.writerow([group.cluster, *row, " | ".join(p["paths"])])
+    else:
+        for group in groups:
+            click.echo(f"group {group.cluster}: {len(group.pictures)} pictures")
+            for p in group.pictures:
+                where = f"{p['folder']}/" if p["folder"] else "./"
+                paths = ", ".join(p["paths"]) or "(no source file)"
+                click.echo(
+                    f"  {p['id']}  {p['format']}  {p['bytes'] or 0:,} bytes  {where}  {paths}"
+                )
+        click.echo(f"{len(groups):,} groups")
 
 
 COUNT_HELP = "New distinct pictures to save from URL [default: 1]"

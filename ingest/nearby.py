@@ -15,10 +15,10 @@ import numpy as np
 from sqlite_utils import Database
 
 from .errors import CattagsError
+from .groups import apply_decisions, save_clusters
 from .parallel import default_workers
 from .search import (
     NO_DISTANCE,
-    connected_components,
     find_nearest,
     find_pairs,
     nearest_for_new,
@@ -134,7 +134,8 @@ def save_nearby(
         elif len(new):
             _save_new_neighbours(db, ids, position, codes["whash"], k, new, workers)
             _save_new_duplicates(db, ids, codes, parsed, new, workers)
-        summary.clusters = _save_clusters(db, position)
+        apply_decisions(db)
+        summary.clusters = save_clusters(db)
         summary.near_duplicates = db.execute(
             "SELECT count(*) FROM pairs WHERE near_duplicate = 1"
         ).fetchone()[0]
@@ -274,27 +275,3 @@ def _write_duplicates(db, ids, codes, rule: Rule, first, second) -> None:
             for i, j, d in zip(a[keep], b[keep], total[keep], strict=True)
         ),
     )
-
-
-def _save_clusters(db, position: dict[str, int]) -> int:
-    """images.cluster: connected components of near-duplicate pairs, numbered by
-    their smallest id; pictures with no near-duplicate get NULL."""
-    db.execute("UPDATE images SET cluster = NULL WHERE cluster IS NOT NULL")
-    edges = db.execute("SELECT image_a, image_b FROM pairs WHERE near_duplicate = 1").fetchall()
-    if not edges:
-        return 0
-    n = len(position)
-    a = np.array([position[x] for x, _ in edges])
-    b = np.array([position[y] for _, y in edges])
-    label = connected_components(n, a, b)
-    members = np.unique(np.concatenate([a, b]))
-    first_member: dict[int, int] = {}
-    for m in members:  # members ascend, so the first seen is the smallest id
-        first_member.setdefault(int(label[m]), int(m))
-    number = {lab: k + 1 for k, lab in enumerate(sorted(first_member, key=first_member.get))}
-    ids = sorted(position, key=position.get)
-    db.conn.executemany(
-        "UPDATE images SET cluster = ? WHERE id = ?",
-        ((number[int(label[m])], ids[m]) for m in members),
-    )
-    return len(number)

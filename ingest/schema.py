@@ -183,6 +183,24 @@ def m007_tag_origin_index(db: Database) -> None:
     db.execute("CREATE INDEX image_tags_tag_origin ON image_tags(tag, origin)")
 
 
+@migrations()
+def m008_decisions(db: Database) -> None:
+    """Decisions about near-duplicate pairs, which no rule change overrides."""
+    db.execute(
+        """
+CREATE TABLE decisions (
+    image_a TEXT NOT NULL REFERENCES images(id), -- the smaller id of the two
+    image_b TEXT NOT NULL REFERENCES images(id), -- the larger id of the two
+    decision TEXT NOT NULL CHECK (decision IN ('different', 'same')),
+                                     -- never a near-duplicate pair, or always one
+    actor TEXT,                      -- who decided: a Datasette actor id, or the command
+    at TEXT NOT NULL,                -- when, UTC ISO 8601
+    PRIMARY KEY (image_a, image_b),
+    CHECK (image_a < image_b)
+)"""
+    )
+
+
 def ensure_schema(db: Database) -> None:
     """Apply pending migrations; safe to call on every open."""
     migrations.apply(db)

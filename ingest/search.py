@@ -1,6 +1,6 @@
 """Exact Hamming search over 64-bit hashes, the one owner of it: pairs within a
-radius, k nearest, the same for new hashes against all (incremental ingest),
-and the connected components of the pairs found. `kernels.py` holds its
+radius, k nearest, and the same for new hashes against all (incremental
+ingest). `kernels.py` holds its
 compiled loops and is used from here only; `nearby.py` stores the answers.
 
 Every answer equals brute force exactly. Large inputs use multi-index hashing
@@ -301,24 +301,3 @@ def pairs_for_new(
     a = np.concatenate([part[0] for part in parts])
     b = np.concatenate([part[1] for part in parts])
     return np.minimum(a, b), np.maximum(a, b)
-
-
-def connected_components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Each of n nodes' component label (its smallest member) for the undirected
-    edges a[i]-b[i]: union-find in whole-array steps (hook each edge's larger
-    root onto the smaller, then halve the paths until every node points at its
-    root), a few rounds even for millions of edges."""
-    parent = np.arange(n)
-    while True:
-        root_a, root_b = parent[a], parent[b]
-        apart = root_a != root_b
-        if not apart.any():
-            return parent
-        low = np.minimum(root_a[apart], root_b[apart])
-        high = np.maximum(root_a[apart], root_b[apart])
-        np.minimum.at(parent, high, low)
-        while True:
-            grand = parent[parent]
-            if np.array_equal(grand, parent):
-                break
-            parent = grand

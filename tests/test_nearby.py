@@ -1,5 +1,6 @@
 """Neighbours, near-duplicates and clusters as ingest stores them."""
 
+import json
 import random
 import re
 import shutil
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from PIL import Image
 
 from ingest.cli import cli
 from ingest.errors import CattagsError
@@ -220,3 +222,82 @@ def test_nearest_images_sees_pictures_added_by_another_connection(tmp_path):
     writer.close()
     again = reader.execute(INDEXED_SQL, {"id": "0000000000000001", "k": 1}).fetchall()
     assert again[0][1] == 0
+
+
+def pair_of_two(db: Path) -> tuple[str, str]:
+    """The two pictures of a near-duplicate group of exactly two."""
+    cluster = rows(
+        db,
+        "select cluster from images where cluster is not null group by cluster having count(*) = 2",
+    )[0][0]
+    a, b = [
+        i for (i,) in rows(db, "select id from images where cluster = ? order by id", [cluster])
+    ]
+    return a, b
+
+
+def cluster_of(db: Path, image_id: str):
+    return rows(db, "select cluster from images where id = ?", [image_id])[0][0]
+
+
+def test_a_different_decision_splits_a_group_and_outlives_pairs_rules_and_ingests(cats):
+    ingest(cats, workers=1)
+    db = cats / "cats.db"
+    a, b = pair_of_two(db)
+    result = CliRunner().invoke(cli, ["duplicates", "--db", str(db), "--different", b, a])
+    assert result.exit_code == 0, result.output
+    assert cluster_of(db, a) is None and cluster_of(db, b) is None
+    assert rows(db, "select decision, actor from decisions") == [
+        ("different", "cattags duplicates")
+    ]
+    source = rows(db, "select path from files where image_id = ?", [a])[0][0]
+    for args in (
+        ["pairs", "--db", str(db)],
+        ["pairs", "--db", str(db), "--rule", "whash+phash+dhash<=40"],  # a looser rule
+        ["ingest", str(cats), "-s"],  # with a new copy of a: the incremental path
+    ):
+        if args[0] == "ingest":
+            with Image.open(cats / source) as img:
+                img.resize((img.width - 3, img.height - 2)).save(cats / "a-new-copy.png")
+        assert CliRunner().invoke(cli, args).exit_code == 0
+        assert cluster_of(db, a) is None or cluster_of(db, a) != cluster_of(db, b), args
+        joined = rows(
+            db,
+            "select count(*) from pairs where near_duplicate = 1 and image_a = ? and image_b = ?",
+            [min(a, b), max(a, b)],
+        )
+        assert joined == [(0,)], args
+    assert rows(db, "select count(*) from decisions") == [(1,)]
+
+
+def test_a_same_decision_joins_two_pictures_the_rule_keeps_apart(cats):
+    ingest(cats, workers=1)
+    db = cats / "cats.db"
+    a, b = [
+        i for (i,) in rows(db, "select id from images where cluster is null order by id limit 2")
+    ]
+    assert CliRunner().invoke(cli, ["duplicates", "--db", str(db), "--same", a, b]).exit_code == 0
+    assert cluster_of(db, a) is not None and cluster_of(db, a) == cluster_of(db, b)
+    assert CliRunner().invoke(cli, ["pairs", "--db", str(db), "--rule", "phash<=2"]).exit_code == 0
+    assert cluster_of(db, a) is not None and cluster_of(db, a) == cluster_of(db, b)
+    listed = CliRunner().invoke(cli, ["duplicates", "--db", str(db), "--json"])
+    groups = json.loads(listed.output)
+    together = [g for g in groups if {a, b} <= {p["id"] for p in g["pictures"]}]
+    assert len(together) == 1 and together[0]["pairs"][0]["rule"].startswith("same picture")
+    table = CliRunner().invoke(cli, ["duplicates", "--db", str(db), "--csv"])
+    header, *lines = table.output.splitlines()
+    assert header == "cluster,id,size,format,folder,bytes,paths"
+    assert len(lines) == sum(len(g["pictures"]) for g in groups)
+    text = CliRunner().invoke(cli, ["duplicates", "--db", str(db)])
+    assert text.output.startswith("group ") and text.output.endswith(f"{len(groups)} groups\n")
+
+
+def test_a_decision_about_unknown_pictures_is_a_clean_error(cats):
+    ingest(cats, workers=1)
+    db = cats / "cats.db"
+    a = rows(db, "select id from images limit 1")[0][0]
+    result = CliRunner().invoke(
+        cli, ["duplicates", "--db", str(db), "--same", a, "10x10_0123456789abcdef"]
+    )
+    assert result.exit_code == 1 and "no such picture: 10x10_0123456789abcdef" in result.output
+    assert rows(db, "select count(*) from decisions") == [(0,)]

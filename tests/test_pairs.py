@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.search import chunk_thresholds, connected_components, find_nearest, find_pairs
+from ingest.groups import components_keeping_apart, connected_components
+from ingest.search import chunk_thresholds, find_nearest, find_pairs
 
 
 def load_baselines():
@@ -151,3 +152,26 @@ def test_connected_components_match_a_plain_search(graph):
                 seen.add(other)
                 todo.append(other)
         assert label[node] == min(seen)
+
+
+@given(
+    st.integers(2, 40).flatmap(
+        lambda n: st.tuples(
+            st.just(n),
+            st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=80),
+            st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=4),
+        )
+    )
+)
+def test_pictures_kept_apart_never_share_a_component(graph):
+    n, edges, apart = graph
+    apart = [(x, y) for x, y in apart if x != y]
+    label = components_keeping_apart(n, edges, apart)
+    assert all(label[x] != label[y] for x, y in apart)
+    for x, y in edges:  # an edge is only left out when it would join a kept-apart pair
+        if label[x] != label[y]:
+            assert apart
+    if not apart:
+        a = np.array([x for x, _ in edges], dtype=np.int64)
+        b = np.array([y for _, y in edges], dtype=np.int64)
+        assert list(connected_components(n, a, b)) == label

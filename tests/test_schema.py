@@ -51,6 +51,7 @@ EXPECTED_COLUMNS = {
     ],
     "errors": ["id", "path", "stage", "error", "at"],
     "settings": ["key", "value"],
+    "decisions": ["image_a", "image_b", "decision", "actor", "at"],
 }
 # Index name, its table, its columns (comma-separated).
 INDEX_TABLE = """
@@ -83,6 +84,7 @@ PRIMARY_KEYS = {
     "errors": ["id"],
     "settings": ["key"],
     "neighbours": ["image_id", "rank"],
+    "decisions": ["image_a", "image_b"],
 }
 
 
