@@ -38,7 +38,14 @@ from .permissions import (
     databases_hiding_images,
 )
 from .queries import SIMILAR, similar_queries
-from .views import move_view, original_view, thumb_view, undo_view
+from .views import (
+    decide_view,
+    duplicates_view,
+    move_view,
+    original_view,
+    thumb_view,
+    undo_view,
+)
 
 
 def tag_chips(value, size=None, folder="") -> list[str]:
@@ -97,6 +104,8 @@ def register_routes():
         (r"^/(?P<database>[^/]+)/-/cattags/original/(?P<image_id>[^/]+)$", original_view),
         (r"^/(?P<database>[^/]+)/-/cattags/move$", move_view),
         (r"^/(?P<database>[^/]+)/-/cattags/undo$", undo_view),
+        (r"^/(?P<database>[^/]+)/-/cattags/duplicates$", duplicates_view),
+        (r"^/(?P<database>[^/]+)/-/cattags/decide$", decide_view),
     ]
 
 
@@ -134,7 +143,7 @@ def extra_template_vars(template, database, table, view_name, request, datasette
 def extra_css_urls(template, database, table, datasette):
     if database not in known_library_names(datasette):
         return []
-    if table in THUMBNAIL_TABLES or template == "query.html":
+    if table in THUMBNAIL_TABLES or template in ("query.html", "cattags/duplicates.html"):
         return [datasette.urls.static_plugins("datasette_cattags", "cattags.css")]
     return []
 

@@ -18,7 +18,7 @@ import re
 YEAR = 31_536_000  # seconds: a versioned thumbnail URL never changes
 IMMUTABLE_MARKER = "X-Cattags-Immutable"  # set by the thumbnail view, removed here
 MAX_BODY = 1024 * 1024  # bytes of a move or undo form: ~30,000 picture ids
-WRITE_PATH = re.compile(r"^/[^/]+/-/cattags/(move|undo)$")
+WRITE_PATH = re.compile(r"^/[^/]+/-/cattags/(move|undo|decide)$")
 
 
 def wrap_bounded_writes(app):

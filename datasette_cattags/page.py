@@ -50,6 +50,7 @@ async def _context(datasette, request, database, table, view_name):
         else "",
         "move_url": datasette.urls.path(f"/{database}/-/cattags/move"),
         "undo_url": datasette.urls.path(f"/{database}/-/cattags/undo"),
+        "duplicates_url": datasette.urls.path(f"/{database}/-/cattags/duplicates"),
         "thumb_prefix": datasette.urls.path(f"/{database}/-/cattags/thumb/"),
         "version_length": VERSION_LENGTH,
         "table_url": table_url,
@@ -143,6 +144,8 @@ async def picture_details(datasette, library: Library, image_id: str) -> dict | 
         "next": link(after) if after else None,
         "similar_url": datasette.urls.path(f"/{database}/similar") + f"?id={image_id}",
         "group_url": datasette.urls.table(database, "images") + f"?cluster={image['cluster']}",
+        "review_url": datasette.urls.path(f"/{database}/-/cattags/duplicates")
+        + f"#group-{image['cluster']}",
     }
 
 

@@ -9,7 +9,8 @@ from urllib.parse import parse_qsl, urlparse
 from datasette import Response
 from sqlite_utils import Database
 
-from ingest.errors import FolderOutsideRoot, UnknownPicture
+from ingest.errors import CattagsError, FolderOutsideRoot, UnknownPicture
+from ingest.groups import decide, list_groups
 from ingest.moves import Outcome, move_to_folder, undo
 from ingest.originals import Original, find_original
 
@@ -158,7 +159,9 @@ async def write(datasette, request, form, library: Library, change):
     except FolderOutsideRoot as error:
         return None, answer(datasette, request, form, 400, f"Invalid folder: {error}")
     except UnknownPicture as error:
-        return None, answer(datasette, request, form, 404, f"Nothing moved: {error}")
+        return None, answer(datasette, request, form, 404, f"Nothing changed: {error}")
+    except CattagsError as error:
+        return None, answer(datasette, request, form, 400, f"Nothing changed: {error}")
     except sqlite3.OperationalError as error:
         if "locked" not in str(error) and "busy" not in str(error):
             raise
@@ -231,3 +234,71 @@ async def undo_view(request, datasette):
         return answer(datasette, request, form, 200, "Nothing to undo", payload(done))
     message = f"Put {pictures(len(done.moves))} back"
     return answer(datasette, request, form, 200, message, payload(done))
+
+
+GROUPS_SHOWN = 100  # groups on the review page, largest first
+DECIDED = {"different": "not the same picture", "same": "the same picture"}
+
+
+async def duplicates_view(request, datasette):
+    """GET /{database}/-/cattags/duplicates: near-duplicate groups to review."""
+    library = await find_library(datasette, request.url_vars["database"])
+    if library is None:
+        return Response.text("Not a cattags database", status=404)
+    if not await can_view_images(datasette, request.actor, library.database):
+        return Response.text("Permission denied", status=403)
+    db = datasette.get_database(library.database)
+    groups = await db.execute_fn(lambda conn: list_groups(Database(conn)))
+    versions = {
+        row[0]: (row[1], row[2], row[3])
+        for row in await db.execute(
+            "select id, thumbnail, thumb_width, thumb_height from images where cluster is not null"
+        )
+    }
+    allowed = await can_move(datasette, request.actor, library.database)
+    database = library.database
+    shown = []
+    for group in groups[:GROUPS_SHOWN]:
+        for picture in group.pictures:
+            version, width, height = versions.get(picture["id"], (None, None, None))
+            picture["src"] = thumbnail_path(datasette, database, picture["id"], version)
+            picture["thumb_width"], picture["thumb_height"] = width, height
+            picture["href"] = datasette.urls.row(database, "images", picture["id"])
+        shown.append(group)
+    return Response.html(
+        await datasette.render_template(
+            "cattags/duplicates.html",
+            {
+                "database": database,
+                "groups": shown,
+                "total": len(groups),
+                "can_write": allowed and library.can_write,
+                "read_only": allowed and not library.can_write,
+                "decide_url": datasette.urls.path(f"/{database}/-/cattags/decide"),
+                "move_url": datasette.urls.path(f"/{database}/-/cattags/move"),
+                "table_url": datasette.urls.table(database, "images"),
+            },
+            request=request,
+        )
+    )
+
+
+async def decide_view(request, datasette):
+    """POST /{database}/-/cattags/decide: image_a, image_b, decision (different or same)."""
+    library, form, refusal = await read_write_request(request, datasette)
+    if refusal:
+        return refusal
+    fields = dict(form)
+    a, b, decision = fields.get("image_a", ""), fields.get("image_b", ""), fields.get("decision")
+    if not a or not b or decision not in DECIDED:
+        return answer(
+            datasette, request, form, 400, "Say which pictures and decision (different or same)"
+        )
+    actor = str((request.actor or {}).get("id"))
+    _done, failed = await write(
+        datasette, request, form, library, lambda db: decide(db, a, b, decision, actor)
+    )
+    if failed:
+        return failed
+    message = f"Marked as {DECIDED[decision]}: {a} and {b}"
+    return answer(datasette, request, form, 200, message, {"decision": decision})

@@ -326,3 +326,28 @@ def test_an_immutable_copy_shows_the_thumbnail_enlarged(cats, browser):
         assert "/-/cattags/thumb/" in upscaled.get_attribute("src")
         assert page.locator("input[name=folder]").count() == 0
         shot(page, "picture-immutable")
+
+
+def test_the_review_page_marks_a_pair_and_moves_the_others(served, page):
+    base, login, db = served
+    signed_in(page, login, base + "/cats/-/cattags/duplicates")
+    groups_before = page.locator("section.cattags-group").count()
+    assert groups_before > 0
+    shot(page, "duplicates", full=True)
+    last = page.locator("section.cattags-group").last
+    pair = (
+        last.locator("input[name=image_a]").first.get_attribute("value"),
+        last.locator("input[name=image_b]").first.get_attribute("value"),
+    )
+    last.locator("button[value=different]").first.click()
+    page.wait_for_load_state()
+    assert "Marked as not the same picture" in page.content()
+    assert rows(db, "select image_a, image_b, decision from decisions") == [(*pair, "different")]
+    first = page.locator("section.cattags-group").first
+    keep = first.locator(".cattags-candidate").first
+    others = first.locator(".cattags-candidate").count() - 1
+    keep.locator("button").click()
+    page.wait_for_load_state()
+    assert f"Moved {others} picture" in page.content()
+    moved = rows(db, "select count(*) from images where folder = 'duplicates'")[0][0]
+    assert moved == others

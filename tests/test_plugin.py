@@ -694,3 +694,93 @@ async def test_the_original_route_serves_only_files_under_the_source_root(cats_d
     assert (await immutable.client.get(f"/cats/-/cattags/original/{other}")).status_code == 404
     private = private_images(cats_db)
     assert (await private.client.get(f"/cats/-/cattags/original/{other}")).status_code == 403
+
+
+async def decide_post(ds, actor, a, b, decision, token=True, json_answer=True):
+    cookies = cookies_for(ds, actor) if actor else {}
+    data = [("image_a", a), ("image_b", b), ("decision", decision)]
+    if token:
+        value, cookies = await csrf(ds, cookies)
+        data.append(("csrftoken", value))
+    headers = {"content-type": "application/x-www-form-urlencoded"}
+    if json_answer:
+        headers["accept"] = "application/json"
+    return await ds.client.post(
+        "/cats/-/cattags/decide",
+        content=str(httpx.QueryParams(data)),
+        cookies=cookies,
+        headers=headers,
+    )
+
+
+def a_group_of_two(cats_db) -> tuple[str, str]:
+    cluster = rows(
+        cats_db,
+        "select cluster from images where cluster is not null group by cluster having count(*) = 2",
+    )[0][0]
+    return tuple(
+        i
+        for (i,) in rows(cats_db, "select id from images where cluster = ? order by id", [cluster])
+    )
+
+
+@pytest.mark.asyncio
+async def test_the_review_page_lists_groups_largest_first_with_their_differences(cats_db):
+    ds = make([cats_db])
+    page = await ds.client.get("/cats/-/cattags/duplicates")
+    assert page.status_code == 200
+    sizes = [
+        int(n) for n in re.findall(r'<span class="cattags-count">(\d+) pictures</span>', page.text)
+    ]
+    assert sizes and sizes == sorted(sizes, reverse=True)
+    groups = rows(cats_db, "select count(distinct cluster) from images where cluster is not null")
+    assert f"{groups[0][0]} groups" in page.text
+    assert "Bytes" in page.text and "Source" in page.text and "bits" in page.text
+    assert 'action="/cats/-/cattags/decide"' not in page.text  # anonymous: view only
+    root_page = await ds.client.get("/cats/-/cattags/duplicates", cookies=cookies_for(ds, ROOT))
+    assert 'action="/cats/-/cattags/decide"' in root_page.text and "csrftoken" in root_page.text
+    gallery = await ds.client.get("/cats/images")
+    assert 'href="/cats/-/cattags/duplicates"' in gallery.text
+
+
+@pytest.mark.asyncio
+async def test_deciding_from_the_review_page_as_root_splits_a_group(cats_db):
+    ds = make([cats_db])
+    a, b = a_group_of_two(cats_db)
+    refused = await decide_post(ds, None, a, b, "different", token=False)
+    assert refused.status_code == 403
+    answer = await decide_post(ds, ROOT, a, b, "different")
+    assert answer.status_code == 200, answer.text
+    assert rows(cats_db, "select decision, actor from decisions") == [("different", "root")]
+    assert rows(cats_db, "select cluster from images where id in (?, ?)", [a, b]) == [
+        (None,),
+        (None,),
+    ]
+    again = await decide_post(ds, ROOT, a, b, "same")
+    assert again.status_code == 200
+    clusters = rows(cats_db, "select cluster from images where id in (?, ?)", [a, b])
+    assert clusters[0] == clusters[1] != (None,)
+    bad = await decide_post(ds, ROOT, a, "10x10_0123456789abcdef", "same")
+    assert bad.status_code == 404
+    nonsense = await decide_post(ds, ROOT, a, b, "maybe")
+    assert nonsense.status_code == 400
+
+
+@pytest.mark.asyncio
+async def test_the_review_page_needs_the_csrf_token_and_is_view_only_when_immutable(cats_db):
+    ds = make([cats_db])
+    a, b = a_group_of_two(cats_db)
+    if not IS_V1:  # 0.65: asgi-csrf refuses a cookie without its token
+        without = await decide_post(ds, ROOT, a, b, "different", token=False, json_answer=False)
+        assert without.status_code == 403
+    assert rows(cats_db, "select count(*) from decisions") == [(0,)]
+    immutable = make(immutables=[cats_db])
+    page = await immutable.client.get(
+        "/cats/-/cattags/duplicates", cookies=cookies_for(immutable, ROOT)
+    )
+    assert page.status_code == 200 and "read-only" in page.text
+    assert 'action="/cats/-/cattags/decide"' not in page.text
+    refused = await decide_post(immutable, ROOT, a, b, "different")
+    assert refused.status_code == 403 and "read-only" in refused.json()["message"]
+    private = private_images(cats_db)
+    assert (await private.client.get("/cats/-/cattags/duplicates")).status_code == 403
