@@ -67,17 +67,25 @@ async def lookup_original(datasette, library: Library, image_id: str) -> Origina
     )
 
 
+async def read_request(request, datasette):
+    """(library, None) when this request may see the images, else (None, the answer)."""
+    library = await find_library(datasette, request.url_vars["database"])
+    if library is None:
+        return None, Response.text("Not a cattags database", status=404)
+    if not await can_view_images(datasette, request.actor, library.database):
+        return None, Response.text("Permission denied", status=403)
+    return library, None
+
+
 async def original_available(datasette, library: Library, image_id: str) -> bool:
     return await lookup_original(datasette, library, image_id) is not None
 
 
 async def original_view(request, datasette):
     """GET /{database}/-/cattags/original/{image_id}: the picture's source file."""
-    library = await find_library(datasette, request.url_vars["database"])
-    if library is None:
-        return Response.text("Not a cattags database", status=404)
-    if not await can_view_images(datasette, request.actor, library.database):
-        return Response.text("Permission denied", status=403)
+    library, refusal = await read_request(request, datasette)
+    if refusal:
+        return refusal
     original = await lookup_original(datasette, library, request.url_vars["image_id"])
     if original is None:
         return Response.text("No original file for this picture on this server", status=404)
@@ -242,11 +250,9 @@ DECIDED = {"different": "not the same picture", "same": "the same picture"}
 
 async def duplicates_view(request, datasette):
     """GET /{database}/-/cattags/duplicates: near-duplicate groups to review."""
-    library = await find_library(datasette, request.url_vars["database"])
-    if library is None:
-        return Response.text("Not a cattags database", status=404)
-    if not await can_view_images(datasette, request.actor, library.database):
-        return Response.text("Permission denied", status=403)
+    library, refusal = await read_request(request, datasette)
+    if refusal:
+        return refusal
     db = datasette.get_database(library.database)
     groups = await db.execute_fn(lambda conn: list_groups(Database(conn)))
     versions = {
