@@ -69,14 +69,8 @@ def row_from_chunks(chunks: dict[str, str], thumb: tuple[int, int]) -> dict[str,
 def insert_image(db: Database, row: dict[str, object], folder: str, png: bytes) -> None:
     """Store a new picture: its row, its thumbnail's bytes, its size and folder tags."""
     version = hashlib.sha256(png).hexdigest()
-    full = {**row, "folder": folder, "thumbnail": version}
-    columns = ", ".join(full)
-    marks = ", ".join(f":{name}" for name in full)
-    db.execute(f"INSERT INTO images ({columns}) VALUES ({marks})", full)
-    db.execute(
-        "INSERT OR REPLACE INTO thumbnails (image_id, png, sha256) VALUES (?, ?, ?)",
-        [row["id"], png, version],
-    )
+    db["images"].insert({**row, "folder": folder, "thumbnail": version})
+    db["thumbnails"].insert({"image_id": row["id"], "png": png, "sha256": version}, replace=True)
     save_tags(db, str(row["id"]), [str(row["size"])], "size")
     save_tags(db, str(row["id"]), tags_from_path(folder), "folder")
 

@@ -216,10 +216,7 @@ def require_settings(db: Database) -> dict[str, str]:
 
 def save_error(db: Database, path: str, stage: str, error: str) -> None:
     """Record a file that could not be used."""
-    db.execute(
-        "INSERT INTO errors (path, stage, error, at) VALUES (?, ?, ?, ?)",
-        [path, stage, error, utc_now()],
-    )
+    db["errors"].insert({"path": path, "stage": stage, "error": error, "at": utc_now()})
 
 
 def clear_errors(db: Database, path: str) -> None:
