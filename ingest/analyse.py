@@ -17,7 +17,6 @@ from PIL import Image, UnidentifiedImageError
 
 from .errors import UnreadableImage
 from .hashing import hash_image
-from .pixels import keep_pictures_in_one_block, survey
 from .rows import image_row, text_chunks
 from .thumbnails import encode_png, make_thumbnail, thumbnail_box
 
@@ -138,6 +137,9 @@ def pillow_extrema(img: Image.Image) -> tuple:
 def analyse_file(path: Path, relative: str, size: int) -> Analysis | Failure:
     """Hash, describe and thumbnail one file; a Failure instead of raising."""
     contents: Contents | None = None
+    # Imported here: a run with nothing to read never loads numba.
+    from .pixels import keep_pictures_in_one_block
+
     keep_pictures_in_one_block()
     try:
         contents = read_contents(path)
@@ -158,6 +160,8 @@ def failure(stage: str, message: str, contents: Contents | None) -> Failure:
 
 def analyse_image(img: Image.Image, contents: Contents, relative: str, size: int) -> Analysis:
     """The Analysis of an already decoded picture."""
+    from .pixels import survey
+
     # One pass over the pixels for the extrema and the thumbnail's first step.
     found = survey(img, thumbnail_box(img.width, img.height, size))
     meta = describe(img, found.extrema if found else pillow_extrema(img))

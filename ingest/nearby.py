@@ -17,13 +17,6 @@ from sqlite_utils import Database
 from .errors import CattagsError
 from .groups import apply_decisions, save_clusters
 from .parallel import default_workers
-from .search import (
-    NO_DISTANCE,
-    find_nearest,
-    find_pairs,
-    nearest_for_new,
-    pairs_for_new,
-)
 from .store import read_settings, save_settings, write_transaction
 
 DEFAULT_NEIGHBOURS = 5  # nearest cats kept per picture
@@ -153,6 +146,8 @@ def _save_all_neighbours(db, ids, whash, k, workers) -> None:
     db.execute("UPDATE images SET nearest_id = NULL, nearest_distance = NULL")
     if len(ids) < 2:
         return
+    from .search import find_nearest  # the compiled search, loaded only when searching
+
     index, distance = find_nearest(whash, k, workers)
     _write_neighbours(db, ids, range(len(ids)), index, distance)
     db.execute(
@@ -188,6 +183,8 @@ def _save_new_neighbours(db, ids, position, whash, k, new, workers) -> None:
     """New pictures against all; old pictures whose top-k a new one enters are redone."""
     n = len(ids)
     width = min(k, n - 1)
+    from .search import NO_DISTANCE, nearest_for_new
+
     kth_d = np.full(n, NO_DISTANCE, dtype=np.int64)
     kth_i = np.full(n, n, dtype=np.int64)  # "no k-th yet": any index beats it
     lists: dict[int, list[tuple[int, int]]] = {}
@@ -244,6 +241,8 @@ def _save_all_duplicates(db, ids, codes, rule: Rule, workers) -> None:
     db.execute("DELETE FROM pairs WHERE near_duplicate = 1")
     if len(ids) < 2:
         return
+    from .search import find_pairs
+
     found = [find_pairs(codes[h], rule.candidate_radius, workers)[:2] for h in rule.hashes]
     first = np.concatenate([f[0] for f in found])
     second = np.concatenate([f[1] for f in found])
@@ -251,6 +250,8 @@ def _save_all_duplicates(db, ids, codes, rule: Rule, workers) -> None:
 
 
 def _save_new_duplicates(db, ids, codes, rule: Rule, new, workers) -> None:
+    from .search import pairs_for_new
+
     found = [
         pairs_for_new(codes[name], new, rule.candidate_radius, workers) for name in rule.hashes
     ]

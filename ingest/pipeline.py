@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -14,7 +15,6 @@ from .analyse import Analysis, Failure, analyse_file
 from .errors import CattagsError, NoPictures
 from .nearby import NearbySummary, parse_rule, save_nearby
 from .parallel import default_workers, iter_map
-from .pixels import warm_up
 from .rows import insert_image, write_back_thumbnail
 from .scanning import ScanItem, ScanProblem, Skipped, SourceFile, iter_source_files
 from .store import (
@@ -168,8 +168,15 @@ def _ingest(
     run = Run(db, where, on_progress or (lambda n: None), commit_every)
     scan = iter_source_files(where.source, where.excluded())
     analyse = functools.partial(_analyse, size=size)
+    todo = run.to_analyse(scan)
+    first = next(todo, None)
+    if first is None:
+        return run.finish()  # nothing to read: no compiled loops, no processes
+    from .pixels import warm_up
+
     warm_up()  # before the workers fork, so that they start warm
-    for file, result in iter_map(analyse, run.to_analyse(scan), workers or default_workers()):
+    files = itertools.chain([first], todo)
+    for file, result in iter_map(analyse, files, workers or default_workers()):
         run.save(file, result)
     return run.finish()
 

@@ -3,6 +3,8 @@
 import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import imagehash
@@ -206,3 +208,17 @@ def test_summary_line_counts_with_separators(cats):
         f"{DEMO_COUNT:,} files (0 unchanged), {summary.images:,} images"
     )
     assert summary.line().endswith("0 errors")
+
+
+def test_an_unchanged_run_loads_no_compiled_code(cats):
+    """Nothing to read, nothing to search: no numba, no worker processes."""
+    ingest(cats, workers=1)
+    code = (
+        "import sys\n"
+        "from ingest.pipeline import ingest\n"
+        f"summary = ingest({str(cats)!r})\n"
+        "print(summary.unchanged, summary.files, 'numba' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    unchanged, files, numba = out.stdout.split()
+    assert unchanged == files and numba == "False"
