@@ -58,7 +58,6 @@ async def _context(datasette, request, database, table, view_name):
         "thumb_size": int(settings.get("thumb_size", 64)),
         "zooms": ZOOMS,
         "zoom": DEFAULT_ZOOM,
-        "nearest": [],
     }
     if view_name == "row" and request is not None:
         image_id = tilde_decode(request.url_vars.get("pks", ""))
