@@ -9,6 +9,7 @@ from pathlib import Path
 
 from ingest.errors import NotACattagsDatabase
 from ingest.store import database_kind, path_from_setting
+from ingest.thumbnails import DEFAULT_SIZE
 
 IMAGE_ID = re.compile(r"^\d+x\d+_[0-9a-f]{16}$")  # "{w}x{h}_{whash}"
 PLUGIN = "datasette-cattags"
@@ -31,6 +32,7 @@ class Library:
     database: str
     thumbs_root: Path | None  # None: not configured, or not present on this machine
     mutable: bool
+    thumb_size: int = DEFAULT_SIZE  # longest side of its thumbnails, px (from settings)
 
     @property
     def can_write(self) -> bool:
@@ -53,7 +55,8 @@ async def find_library(datasette, database: str) -> Library | None:
         root = None
     if root is not None and not root.is_dir():
         root = None
-    return Library(database, root, db.is_mutable)
+    size = settings.get("thumb_size", "")
+    return Library(database, root, db.is_mutable, int(size) if size.isdigit() else DEFAULT_SIZE)
 
 
 def plugin_settings(datasette, database: str | None) -> dict:

@@ -30,7 +30,6 @@ async def _context(datasette, request, database, table, view_name):
         reason = "This database is read-only: pictures cannot be moved here."
     elif allowed and library.thumbs_root is None:
         reason = "The thumbnails folder is not on this server: pictures cannot be moved here."
-    settings = {row[0]: row[1] for row in await db.execute("select key, value from settings")}
     counts = await db.execute(
         f"select folder, count(*) from images group by folder order by folder limit {FOLDERS_SHOWN}"
     )
@@ -55,7 +54,7 @@ async def _context(datasette, request, database, table, view_name):
         "version_length": VERSION_LENGTH,
         "table_url": table_url,
         "row_prefix": table_url + "/",
-        "thumb_size": int(settings.get("thumb_size", 64)),
+        "thumb_size": library.thumb_size,
         "zooms": ZOOMS,
         "zoom": DEFAULT_ZOOM,
     }

@@ -255,22 +255,12 @@ async def duplicates_view(request, datasette):
         return refusal
     db = datasette.get_database(library.database)
     groups = await db.execute_fn(lambda conn: list_groups(Database(conn)))
-    versions = {
-        row[0]: (row[1], row[2], row[3])
-        for row in await db.execute(
-            "select id, thumbnail, thumb_width, thumb_height from images where cluster is not null"
-        )
-    }
     allowed = await can_move(datasette, request.actor, library.database)
     database = library.database
-    shown = []
-    for group in groups[:GROUPS_SHOWN]:
-        for picture in group.pictures:
-            version, width, height = versions.get(picture["id"], (None, None, None))
-            picture["src"] = thumbnail_path(datasette, database, picture["id"], version)
-            picture["thumb_width"], picture["thumb_height"] = width, height
-            picture["href"] = datasette.urls.row(database, "images", picture["id"])
-        shown.append(group)
+    shown = groups[:GROUPS_SHOWN]
+    for picture in (picture for group in shown for picture in group.pictures):
+        picture["src"] = thumbnail_path(datasette, database, picture["id"], picture["thumbnail"])
+        picture["href"] = datasette.urls.row(database, "images", picture["id"])
     return Response.html(
         await datasette.render_template(
             "cattags/duplicates.html",

@@ -163,7 +163,7 @@ class Group:
     """A near-duplicate group and what tells its pictures apart."""
 
     cluster: int
-    pictures: list[dict]  # id, size, format, folder, bytes, paths
+    pictures: list[dict]  # id, size, format, folder, bytes, paths, thumbnail and its size
     pairs: list[dict]  # image_a, image_b, distance, rule
 
 
@@ -173,10 +173,11 @@ def list_groups(db: Database) -> list[Group]:
     for row in db.execute(
         "SELECT i.cluster, i.id, i.size, i.format, i.folder,"
         " (SELECT sum(bytes) FROM files WHERE image_id = i.id),"
-        " (SELECT group_concat(path, ' | ') FROM files WHERE image_id = i.id)"
+        " (SELECT group_concat(path, ' | ') FROM files WHERE image_id = i.id),"
+        " i.thumbnail, i.thumb_width, i.thumb_height"
         " FROM images i WHERE i.cluster IS NOT NULL ORDER BY i.cluster, i.id"
     ):
-        cluster, image_id, size, fmt, folder, size_bytes, paths = row
+        cluster, image_id, size, fmt, folder, size_bytes, paths, version, width, height = row
         group = groups.setdefault(cluster, Group(cluster, [], []))
         group.pictures.append(
             {
@@ -186,6 +187,9 @@ def list_groups(db: Database) -> list[Group]:
                 "folder": folder,
                 "bytes": size_bytes,
                 "paths": paths.split(" | ") if paths else [],
+                "thumbnail": version,  # the thumbnail's sha256: its version in URLs
+                "thumb_width": width,
+                "thumb_height": height,
             }
         )
     for cluster, a, b, distance, rule in db.execute(

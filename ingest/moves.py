@@ -218,7 +218,9 @@ def undo(db: Database, root: Path, actor: str) -> Outcome:
                 "DELETE FROM image_tags WHERE image_id = ? AND tag = ? AND origin = 'folder'",
                 [(image_id, tag) for tag in json.loads(tags or "[]")],
             )
-        refresh_tags_column(db, [image_id for _, image_id, *_ in logged])
+        # apply_moves refreshes the moved pictures; these stayed where they were.
+        moved = {move.image_id for move in moves}
+        refresh_tags_column(db, [i for _, i, *_ in logged if i not in moved])
 
     apply_moves(db, root, moves, actor + UNDO_SUFFIX, also=take_back)
     return outcome(db, moves)

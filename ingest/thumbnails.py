@@ -14,6 +14,8 @@ import numpy as np
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
+from .scanning import raw_bytes, storable
+
 DEFAULT_SIZE = 64  # px, longest side: the prototype found 64 "just about right"
 REDUCING_GAP = 2.0  # Pillow's thumbnail rule: box-reduce to >= 2x the size, then resample
 PNG_COMPRESSION = 3  # zlib level: twice as fast as the default 6, files ~8% larger
@@ -169,6 +171,7 @@ def iter_thumbnail_files(
     the top), sorted. Walks with its own stack (any depth); what cannot be a
     thumbnail although named like one (a pipe, a folder name that is not
     UTF-8) goes into `problems` as (path, reason) and is never opened."""
+    problems = [] if problems is None else problems
     stack = [""]
     while stack:
         folder = stack.pop()
@@ -176,36 +179,20 @@ def iter_thumbnail_files(
             with os.scandir(os.path.join(root, folder)) as listing:
                 entries = sorted(listing, key=lambda entry: entry.name)
         except OSError as error:
-            _note(problems, folder or ".", f"cannot list the folder: {error.strerror}")
+            problems.append((folder or ".", f"cannot list the folder: {error.strerror}"))
             continue
         below = []
         for entry in entries:
             relative = f"{folder}/{entry.name}" if folder else entry.name
             if entry.is_dir(follow_symlinks=False):
-                if _is_text(entry.name):
+                if raw_bytes(entry.name) is None:  # UTF-8: a folder the database can name
                     below.append(relative)
                 else:
-                    _note(
-                        problems,
-                        os.fsencode(relative).decode("utf-8", "backslashreplace"),
-                        "folder name is not UTF-8: rename it to use what it holds",
-                    )
+                    reason = "folder name is not UTF-8: rename it to use what it holds"
+                    problems.append((storable(relative), reason))
             elif THUMBNAIL_NAME.match(entry.name):
                 if entry.is_file():
                     yield folder, entry.name
                 else:
-                    _note(problems, relative, "not a regular file")
+                    problems.append((relative, "not a regular file"))
         stack.extend(reversed(below))
-
-
-def _is_text(name: str) -> bool:
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _note(problems: list[tuple[str, str]] | None, path: str, reason: str) -> None:
-    if problems is not None:
-        problems.append((path, reason))

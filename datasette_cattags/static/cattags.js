@@ -243,7 +243,8 @@
 
     // After a move or an undo: the pictures, the tree and the field follow.
     function apply(answer) {
-      var filteredByFolder = new URLSearchParams(location.search).has("folder");
+      var query = new URLSearchParams(location.search);
+      var shown = query.has("folder") ? query.get("folder") : null;  // a folder filter
       (answer.moved || []).forEach(function (id) {
         var cell = grid.querySelector(".cattags-cell[data-id='" + id + "']");
         if (!cell) return;
@@ -251,8 +252,7 @@
         cell.setAttribute("data-folder", folder);
         var box = $(".cattags-check", cell);
         if (box) box.checked = false;
-        var shown = new URLSearchParams(location.search).get("folder");
-        cell.classList.toggle("cattags-moved", filteredByFolder && shown !== folder);
+        cell.classList.toggle("cattags-moved", shown !== null && shown !== folder);
         var caption = $(".cattags-caption", cell);
         var size = (($(".cattags-frame", cell) || {}).title || "").split(" · ")[1];
         var hidden = {};
