@@ -83,7 +83,7 @@ def build(count: int) -> Path:
             row = image_row(meta, hashes, (64, 48))
             folder = rng.choice(FOLDERS)
             # The project's own insert: row, thumbnail, size and folder tags.
-            insert_image(db, row, folder, pngs[n % 64] + row["id"].encode())
+            insert_image(db, row, folder, pngs[n % 64] + row["id"].encode(), b"")
             save_tags(db, row["id"], [rng.choice(["indoor", "outdoor"])], "source")
             cluster = rng.choice([None] * 9 + [rng.randint(1, 5000)])
             db.execute(

@@ -113,12 +113,20 @@ async def picture_details(datasette, library: Library, image_id: str) -> dict | 
     ]
     group = []
     if image["cluster"] is not None:
+        # How each one met this picture, when directly: "mirrored", "turned 90°".
         group = [
-            {**dict(row), "src": thumb(row["id"], row["thumbnail"]), "href": link(row["id"])}
+            {
+                **dict(row),
+                "how": (row["rule"] or "").partition(", ")[2],
+                "src": thumb(row["id"], row["thumbnail"]),
+                "href": link(row["id"]),
+            }
             for row in await db.execute(
-                "select id, thumbnail, thumb_width, thumb_height, size, folder from images"
-                " where cluster = ? and id != ? order by id limit 50",
-                [image["cluster"], image_id],
+                "select i.id, i.thumbnail, i.thumb_width, i.thumb_height, i.size, i.folder,"
+                " p.rule from images i left join pairs p on p.near_duplicate = 1"
+                " and p.image_a = min(i.id, :this) and p.image_b = max(i.id, :this)"
+                " where i.cluster = :cluster and i.id != :this order by i.id limit 50",
+                {"cluster": image["cluster"], "this": image_id},
             )
         ]
     before = (await db.execute("select max(id) from images where id < ?", [image_id])).first()[0]

@@ -7,7 +7,7 @@ Reading pictures (worker processes; no database)
     scanning    walk a source folder: which files look like pictures
     analyse     read one file, decode it once, derive everything from it
     pixels      compiled passes over decoded pixels: extrema, reductions, block sums
-    hashing     whash (exactly imagehash's), phash, dhash, hamming()
+    hashing     whash (exactly imagehash's), phash, dhash, variant hashes, hamming()
     thumbnails  make, name, encode, read back and write thumbnail files
     parallel    the ordered, bounded process pool
 
@@ -20,8 +20,9 @@ Storing (the main process; SQLite)
     originals   find a picture's source file again, safely
 
 Searching hashes
-    search      exact Hamming pairs, k nearest, new-against-all, components
+    search      exact Hamming pairs (in one set or across two), k nearest, new-against-all
     kernels     search's compiled loops (used by search only)
+    matching    the near-duplicate rule, as is and through turned or cropped variants
     nearby      store neighbours, near-duplicate pairs and clusters
     groups      near-duplicate groups: decisions, clusters, listing (numpy only)
     lookup      nearest_images(): the SQL function for nearest pictures (numpy only)

@@ -37,6 +37,7 @@ class Analysis:
     image: dict[str, object]
     png: bytes
     png_sha256: str
+    variants: bytes  # packed hashes of the picture's variants (hashing.VARIANT_NAMES)
 
 
 @dataclass
@@ -178,4 +179,5 @@ def analyse_image(img: Image.Image, contents: Contents, relative: str, size: int
         image=image,
         png=png,
         png_sha256=hashlib.sha256(png).hexdigest(),
+        variants=hashes.variants,
     )

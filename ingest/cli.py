@@ -78,6 +78,16 @@ def rule_option(function):
     )(function)
 
 
+def crops_option(function):
+    """--crops/--no-crops, shared by ingest and pairs."""
+    return click.option(
+        "--crops/--no-crops",
+        default=None,
+        help="Also find copies with about 5% cut off a side"
+        " (a search over 4 more variants) [default: as stored, else no]",
+    )(function)
+
+
 def workers_option(help_text: str):
     """--workers, shared by ingest and pairs."""
     return click.option("--workers", type=click.IntRange(1, 256), default=None, help=help_text)
@@ -108,7 +118,7 @@ def check_rule(ctx, param, value: str | None) -> str | None:
     """--rule: refused at once when it cannot be read."""
     if value is None:
         return None
-    from .nearby import parse_rule
+    from .matching import parse_rule
 
     try:
         return str(parse_rule(value))
@@ -161,7 +171,10 @@ def progress_bar(
 @click.option("-s", "--silent", is_flag=True, help="No progress bar")
 @neighbours_option
 @rule_option
-def ingest(source, database, thumbs, size, workers, neighbours, rule, commit_every, strict, silent):
+@crops_option
+def ingest(
+    source, database, thumbs, size, workers, neighbours, rule, crops, commit_every, strict, silent
+):
     """Hash, thumbnail and tag every picture under SOURCE.
 
     Unchanged files (same size and modification time) are not opened again;
@@ -189,6 +202,7 @@ def ingest(source, database, thumbs, size, workers, neighbours, rule, commit_eve
             commit_every,
             neighbours=neighbours,
             rule=rule,
+            crops=crops,
         )
     click.echo(summary.line())
     if summary.nearby:
@@ -253,12 +267,15 @@ def existing_database(database: Path):
 @database_option
 @neighbours_option
 @rule_option
+@crops_option
 @workers_option("Threads [default: every core]")
-def pairs(database, neighbours, rule, workers):
+def pairs(database, neighbours, rule, crops, workers):
     """Recompute every picture's nearest neighbours and the near-duplicates.
 
     Neighbours are by whash (the "minimum Hamming distance" of the
-    prototype); near-duplicates follow a rule on the sum of hash distances.
+    prototype); near-duplicates follow a rule on the sum of hash distances,
+    as is and through each picture's mirrored and turned variants (and
+    cropped ones with --crops).
 
     Example:
 
@@ -268,7 +285,7 @@ def pairs(database, neighbours, rule, workers):
     from .nearby import save_nearby
 
     with existing_database(database) as db:
-        summary = save_nearby(db, neighbours, rule, full=True, workers=workers)
+        summary = save_nearby(db, neighbours, rule, full=True, workers=workers, crops=crops)
     click.echo(summary.line())
 
 

@@ -30,11 +30,35 @@ HEX_HASH = re.compile(r"[0-9a-fA-F]{1,16}")  # what hamming() accepts as text
 
 @dataclass(frozen=True)
 class Hashes:
-    """The hashes of one picture, as 16-digit lowercase hex."""
+    """The hashes of one picture, as 16-digit lowercase hex, and the packed
+    hashes of its variants (see `VARIANTS`), empty when not computed."""
 
     whash: str
     phash: str
     dhash: str
+    variants: bytes = b""
+
+
+# How a copy can differ from its original beyond what the hashes forgive: the
+# seven other orientations of a picture (mirrored, turned, both), and about 5%
+# cut off one side. Each picture stores the hashes of these variants of
+# itself, so a copy's plain hashes meet one of its original's variants.
+# Each turn as an array operation (equal to Pillow's Transpose of the same
+# name), with what a pair that meets through it is called.
+TURNS = (
+    (lambda a: a[:, ::-1], "mirrored"),  # FLIP_LEFT_RIGHT
+    (lambda a: a[::-1, :], "mirrored"),  # FLIP_TOP_BOTTOM
+    (lambda a: a[::-1, ::-1], "turned 180°"),  # ROTATE_180
+    (lambda a: np.rot90(a, 1), "turned 90°"),  # ROTATE_90 (counter-clockwise)
+    (lambda a: np.rot90(a, -1), "turned 90°"),  # ROTATE_270
+    (lambda a: a.T, "turned 90°, mirrored"),  # TRANSPOSE
+    (lambda a: a[::-1, ::-1].T, "turned 90°, mirrored"),  # TRANSVERSE
+)
+CROP = 0.05  # the share of a side a cropped variant leaves out
+CROPS = ((CROP, 0, 1, 1), (0, CROP, 1, 1), (0, 0, 1 - CROP, 1), (0, 0, 1, 1 - CROP))
+VARIANT_NAMES = tuple(name for _, name in TURNS) + ("cropped",) * len(CROPS)
+TURN_VARIANTS = len(TURNS)  # variants 0..6 are turns, the rest crops
+VARIANT_HASHES = ("whash", "phash", "dhash")  # per variant, in this order
 
 
 def working_scale(width: int, height: int) -> int:
@@ -156,7 +180,69 @@ def hashes_from_working(gray: Image.Image) -> Hashes:
         whash=whash_from_sums(gray, coarse),
         phash=phash_from_small(small),
         dhash=dhash_from_small(small),
+        variants=variant_hashes(start, small, coarse),
     )
+
+
+def variant_hashes(start: Image.Image, small: Image.Image, coarse: np.ndarray) -> bytes:
+    """The whash, phash and dhash of every variant in `VARIANT_NAMES`, packed
+    as little-endian uint64 (variant by variant, hashes in VARIANT_HASHES order).
+
+    A turn moves the 8x8 block sums and the 9x8 dhash reduction as it moves
+    the picture, so the seven turns cost array operations and small DCTs,
+    not new reductions. The crops reduce the 64x64 (or smaller) picture
+    again with a box that leaves a side out. Variant whashes are "block above
+    the median" like whash itself, without imagehash's tie rule: variants
+    only ever meet plain hashes.
+    """
+    pixels = np.asarray(small, dtype=np.float64)
+    wide = np.asarray(small.resize((HASH_SIZE + 1, HASH_SIZE), Image.Resampling.LANCZOS))
+    tall = np.asarray(small.resize((HASH_SIZE, HASH_SIZE + 1), Image.Resampling.LANCZOS))
+    sums, smalls, reduced = [], [], []
+    for turn, _ in TURNS:
+        sums.append(turn(coarse))
+        smalls.append(turn(pixels))
+        # dhash of the turned picture: the reduction that becomes 9 wide.
+        reduced.append(turn(tall if turn(wide).shape[1] == HASH_SIZE else wide))
+    side, step = start.width, PHASH_SIDE // HASH_SIZE
+    for left, top, right, bottom in CROPS:
+        box = (left * side, top * side, right * side, bottom * side)
+        cropped = start.resize((PHASH_SIDE, PHASH_SIDE), Image.Resampling.LANCZOS, box=box)
+        values = np.asarray(cropped, dtype=np.float64)
+        sums.append(values.reshape(HASH_SIZE, step, HASH_SIZE, step).sum(axis=(1, 3)))
+        smalls.append(values)
+        reduced.append(
+            np.asarray(cropped.resize((HASH_SIZE + 1, HASH_SIZE), Image.Resampling.LANCZOS))
+        )
+    low = DCT_LOW @ np.stack(smalls) @ DCT_LOW.T
+    near = np.stack(reduced).astype(np.int16)
+    codes = np.stack(
+        [
+            _packed(_above_median(np.stack(sums).astype(np.float64))),
+            _packed(_above_median(low)),
+            _packed(near[:, :, 1:] > near[:, :, :-1]),
+        ],
+        axis=1,
+    )
+    return codes.astype("<u8").tobytes()
+
+
+def _above_median(values: np.ndarray) -> np.ndarray:
+    """Per 8x8 array of a stack: which elements are above its median."""
+    flat = values.reshape(len(values), -1)
+    return flat > np.median(flat, axis=1, keepdims=True)
+
+
+def _packed(bits: np.ndarray) -> np.ndarray:
+    """A stack of 64 bits each as unsigned values, first bit most significant."""
+    return np.packbits(bits.reshape(len(bits), -1), axis=1).view(">u8").ravel().astype(np.uint64)
+
+
+def unpack_variants(packed: bytes | None) -> np.ndarray:
+    """Packed variant hashes as a (variants, 3) uint64 array; (0, 3) when none."""
+    if not packed:
+        return np.empty((0, len(VARIANT_HASHES)), dtype=np.uint64)
+    return np.frombuffer(packed, dtype="<u8").astype(np.uint64).reshape(-1, len(VARIANT_HASHES))
 
 
 def dct_rows(n: int, keep: int) -> np.ndarray:

@@ -107,8 +107,8 @@ def pairs_mih_block(
     pigeonhole principle makes some chunk meet it whenever the distance is
     within the radius), so it is emitted exactly once.
     """
-    out_i = np.empty(1024, dtype=np.int64)
-    out_j = np.empty(1024, dtype=np.int64)
+    out_i = np.empty(1024, dtype=np.int32)
+    out_j = np.empty(1024, dtype=np.int32)
     out_d = np.empty(1024, dtype=np.uint8)
     n = 0
     probes = mask_ends[thresholds[chunk] + 1] if thresholds[chunk] >= 0 else 0
@@ -151,6 +151,89 @@ def pairs_mih_block(
                             a, b = b, a
                         out_i, out_j, out_d = _push(out_i, out_j, out_d, n, a, b, d)
                         n += 1
+    return out_i[:n], out_j[:n], out_d[:n]
+
+
+@njit(nogil=True, cache=True)
+def pairs_across_mih_block(
+    a_ids,
+    a_codes,
+    a_starts,
+    b_ids,
+    b_codes,
+    b_starts,
+    chunk,
+    thresholds,
+    masks,
+    mask_ends,
+    radius,
+    key_lo,
+    key_hi,
+):
+    """(a, b, distance) for codes of two sets within `radius`, through the
+    buckets `key` in key_lo..key_hi of set A's `chunk` and the buckets of set
+    B within that chunk's threshold. Like `pairs_mih_block`, a pair is kept
+    by the first chunk whose threshold it meets, so it is emitted once."""
+    out_i = np.empty(1024, dtype=np.int32)
+    out_j = np.empty(1024, dtype=np.int32)
+    out_d = np.empty(1024, dtype=np.uint8)
+    n = 0
+    probes = mask_ends[thresholds[chunk] + 1] if thresholds[chunk] >= 0 else 0
+    limit = np.uint64(radius)
+    codes, others = a_codes[chunk], b_codes[chunk]
+    a_order, b_order = a_ids[chunk], b_ids[chunk]
+    a_bounds, b_bounds = a_starts[chunk], b_starts[chunk]
+    for key in range(key_lo, key_hi):
+        a_lo, a_hi = a_bounds[key], a_bounds[key + 1]
+        if a_lo == a_hi:
+            continue
+        for m in range(probes):
+            bucket = key ^ masks[m]
+            b_lo, b_hi = b_bounds[bucket], b_bounds[bucket + 1]
+            if b_lo == b_hi:
+                continue
+            for x in range(a_lo, a_hi, 4):
+                last = min(x + 4, a_hi) - 1
+                code0, code1 = codes[x], codes[min(x + 1, last)]
+                code2, code3 = codes[min(x + 2, last)], codes[last]
+                for y in range(b_lo, b_hi):
+                    other = others[y]
+                    if (
+                        popcount(code0 ^ other) > limit
+                        and popcount(code1 ^ other) > limit
+                        and popcount(code2 ^ other) > limit
+                        and popcount(code3 ^ other) > limit
+                    ):
+                        continue
+                    for p in range(x, last + 1):
+                        difference = codes[p] ^ other
+                        d = popcount(difference)
+                        if d > limit or not _first_chunk(difference, thresholds, chunk):
+                            continue
+                        out_i, out_j, out_d = _push(
+                            out_i, out_j, out_d, n, a_order[p], b_order[y], d
+                        )
+                        n += 1
+    return out_i[:n], out_j[:n], out_d[:n]
+
+
+@njit(nogil=True, cache=True)
+def pairs_across_brute_block(a_codes, b_codes, radius, lo, hi):
+    """(a, b, distance) within `radius` for a in lo..hi against every b, in tiles."""
+    out_i = np.empty(64, dtype=np.int32)
+    out_j = np.empty(64, dtype=np.int32)
+    out_d = np.empty(64, dtype=np.uint8)
+    n = 0
+    buf = np.empty(TILE, dtype=np.uint8)
+    limit = np.uint8(min(radius, 64))
+    for q in range(lo, hi):
+        for first in range(0, b_codes.shape[0], TILE):
+            last = min(first + TILE, b_codes.shape[0])
+            _distances(a_codes[q], b_codes, first, last, buf)
+            for t in range(last - first):
+                if buf[t] <= limit:
+                    out_i, out_j, out_d = _push(out_i, out_j, out_d, n, q, first + t, buf[t])
+                    n += 1
     return out_i[:n], out_j[:n], out_d[:n]
 
 
@@ -202,8 +285,8 @@ def _distances(code, codes, first, last, out):
 @njit(nogil=True, cache=True)
 def pairs_brute_block(codes, radius, lo, hi):
     """Pairs within `radius` with the smaller index in lo..hi, by scanning in tiles."""
-    out_i = np.empty(1024, dtype=np.int64)
-    out_j = np.empty(1024, dtype=np.int64)
+    out_i = np.empty(1024, dtype=np.int32)
+    out_j = np.empty(1024, dtype=np.int32)
     out_d = np.empty(1024, dtype=np.uint8)
     n = 0
     buf = np.empty(TILE, dtype=np.uint8)
@@ -320,8 +403,8 @@ def nearest_brute_block(codes, queries, k, out_i, out_d, old_kth_d, old_kth_i, e
 @njit(nogil=True, cache=True)
 def pairs_against_block(codes, queries, radius):
     """(query, other, distance) for every other code within `radius` of each query."""
-    out_i = np.empty(64, dtype=np.int64)
-    out_j = np.empty(64, dtype=np.int64)
+    out_i = np.empty(64, dtype=np.int32)
+    out_j = np.empty(64, dtype=np.int32)
     out_d = np.empty(64, dtype=np.uint8)
     n = 0
     for row in range(queries.shape[0]):

@@ -8,56 +8,18 @@ answer is unique).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import numpy as np
 from sqlite_utils import Database
 
-from .errors import CattagsError
 from .groups import apply_decisions, save_clusters
+from .hashing import VARIANT_HASHES, VARIANT_NAMES, unpack_variants
+from .matching import DEFAULT_RULE, HASHES, Codes, Rule, find_duplicates, parse_rule
 from .parallel import default_workers
 from .store import read_settings, save_settings, write_transaction
 
 DEFAULT_NEIGHBOURS = 5  # nearest cats kept per picture
-# phash + dhash <= 18 found every re-encoded, resized, brightened and blurred
-# copy in real photos with no false pair, and extrapolates to under 5 false
-# pairs per 100,000 photos; whash alone is a poor judge of "same photo".
-DEFAULT_RULE = "phash+dhash<=18"
-HASHES = ("whash", "phash", "dhash")
-RULE_PATTERN = re.compile(r"^\s*(\w+(?:\s*\+\s*\w+)*)\s*<=\s*(\d+)\s*$")
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A near-duplicate rule: the sum of some hash distances within a limit."""
-
-    hashes: tuple[str, ...]
-    limit: int
-
-    @property
-    def name(self) -> str:
-        return "+".join(self.hashes)
-
-    def __str__(self) -> str:
-        return f"{self.name}<={self.limit}"
-
-    @property
-    def candidate_radius(self) -> int:
-        """If a sum of n distances is within the limit, one of them is within limit // n."""
-        return self.limit // len(self.hashes)
-
-
-def parse_rule(text: str) -> Rule:
-    """'phash+dhash<=18' -> Rule(('phash', 'dhash'), 18), or a clear error."""
-    match = RULE_PATTERN.match(text)
-    if not match:
-        raise CattagsError(f"cannot read the rule {text!r}: write it like phash+dhash<=18")
-    hashes = tuple(h.strip() for h in match.group(1).split("+"))
-    unknown = [h for h in hashes if h not in HASHES]
-    if unknown or len(set(hashes)) != len(hashes):
-        raise CattagsError(f"rule {text!r}: use each of {', '.join(HASHES)} at most once")
-    return Rule(hashes, int(match.group(2)))
 
 
 @dataclass
@@ -78,17 +40,24 @@ class NearbySummary:
         )
 
 
-def load_codes(db: Database) -> tuple[list[str], dict[str, np.ndarray]]:
-    """Image ids in id order and each hash as a uint64 array in the same order."""
+def load_codes(db: Database) -> Codes:
+    """Every picture's hashes and variant hashes, in id order."""
     rows = db.execute(
-        "SELECT id, whash_int, phash_int, dhash_int FROM images ORDER BY id"
+        "SELECT id, whash_int, phash_int, dhash_int, v.hashes FROM images"
+        " LEFT JOIN variant_hashes v ON v.image_id = images.id ORDER BY id"
     ).fetchall()
-    ids = [row[0] for row in rows]
-    codes = {
+    plain = {
         name: np.array([row[k + 1] or 0 for row in rows], dtype=np.int64).view(np.uint64)
         for k, name in enumerate(HASHES)
     }
-    return ids, codes
+    variants = np.zeros((len(rows), len(VARIANT_NAMES), len(VARIANT_HASHES)), dtype=np.uint64)
+    has_variants = np.zeros(len(rows), dtype=bool)
+    for n, row in enumerate(rows):
+        found = unpack_variants(row[4])
+        if len(found) == len(VARIANT_NAMES):
+            variants[n] = found
+            has_variants[n] = True
+    return Codes([row[0] for row in rows], plain, variants, has_variants)
 
 
 def save_nearby(
@@ -97,15 +66,21 @@ def save_nearby(
     rule: str | None = None,
     full: bool = False,
     workers: int | None = None,
+    crops: bool | None = None,
 ) -> NearbySummary:
-    """Nearest neighbours, near-duplicate pairs and clusters, stored in the database."""
+    """Nearest neighbours, near-duplicate pairs and clusters, stored in the
+    database. crops: also find copies with about 5% cut off a side (None:
+    as stored, else no)."""
     settings = read_settings(db)
     k = neighbours or int(settings.get("neighbours", DEFAULT_NEIGHBOURS))
     parsed = parse_rule(rule or settings.get("rule", DEFAULT_RULE))
-    if str(k) != settings.get("neighbours") or str(parsed) != settings.get("rule"):
+    crops = settings.get("crops") == "1" if crops is None else crops
+    asked = {"neighbours": str(k), "rule": str(parsed), "crops": str(int(crops))}
+    if any(settings.get(key) != value for key, value in asked.items()):
         full = True  # a different question: nothing stored can be reused
     workers = workers or default_workers()
-    ids, codes = load_codes(db)
+    codes = load_codes(db)
+    ids = codes.ids
     position = {image_id: n for n, image_id in enumerate(ids)}
     # Pictures with a full list of neighbours are done; the rest (new ones, and
     # ones listed when the collection had fewer than k others) are searched.
@@ -122,17 +97,20 @@ def save_nearby(
     summary = NearbySummary(images=len(ids), new=len(new), full=full)
     with write_transaction(db):
         if full:
-            _save_all_neighbours(db, ids, codes["whash"], k, workers)
-            _save_all_duplicates(db, ids, codes, parsed, workers)
+            _save_all_neighbours(db, ids, codes.plain["whash"], k, workers)
+            db.execute("DELETE FROM pairs WHERE near_duplicate = 1")
+            if len(ids) >= 2:
+                _write_duplicates(db, ids, parsed, find_duplicates(codes, parsed, crops, workers))
         elif len(new):
-            _save_new_neighbours(db, ids, position, codes["whash"], k, new, workers)
-            _save_new_duplicates(db, ids, codes, parsed, new, workers)
+            _save_new_neighbours(db, ids, position, codes.plain["whash"], k, new, workers)
+            found = find_duplicates(codes, parsed, crops, workers, new)
+            _write_duplicates(db, ids, parsed, found)
         apply_decisions(db)
         summary.clusters = save_clusters(db)
         summary.near_duplicates = db.execute(
             "SELECT count(*) FROM pairs WHERE near_duplicate = 1"
         ).fetchone()[0]
-        save_settings(db, {"neighbours": k, "rule": str(parsed)})
+        save_settings(db, asked)
     return summary
 
 
@@ -237,42 +215,20 @@ def _top(found: list[tuple[int, int]], width: int) -> tuple[np.ndarray, np.ndarr
 # -- near-duplicates and clusters -------------------------------------------
 
 
-def _save_all_duplicates(db, ids, codes, rule: Rule, workers) -> None:
-    db.execute("DELETE FROM pairs WHERE near_duplicate = 1")
-    if len(ids) < 2:
-        return
-    from .search import find_pairs
-
-    found = [find_pairs(codes[h], rule.candidate_radius, workers)[:2] for h in rule.hashes]
-    first = np.concatenate([f[0] for f in found])
-    second = np.concatenate([f[1] for f in found])
-    _write_duplicates(db, ids, codes, rule, first, second)
-
-
-def _save_new_duplicates(db, ids, codes, rule: Rule, new, workers) -> None:
-    from .search import pairs_for_new
-
-    found = [
-        pairs_for_new(codes[name], new, rule.candidate_radius, workers) for name in rule.hashes
-    ]
-    first = np.concatenate([a for a, _ in found])
-    second = np.concatenate([b for _, b in found])
-    _write_duplicates(db, ids, codes, rule, first, second)
-
-
-def _write_duplicates(db, ids, codes, rule: Rule, first, second) -> None:
-    """Candidate pairs (by the pigeonhole radius) checked against the whole rule."""
-    if len(first) == 0:
-        return
-    pairs = np.unique(np.stack([first, second], axis=1), axis=0)
-    a, b = pairs[:, 0], pairs[:, 1]
-    total = sum(np.bitwise_count(codes[h][a] ^ codes[h][b]).astype(np.int64) for h in rule.hashes)
-    keep = total <= rule.limit
+def _write_duplicates(db, ids, rule: Rule, found) -> None:
+    """Store pairs within the rule; the rule column says how a pair met
+    ("phash+dhash<=18, mirrored") when it met through a variant."""
     db.conn.executemany(
         "INSERT OR REPLACE INTO pairs (image_a, image_b, algorithm, distance, near_duplicate, rule)"
         " VALUES (?, ?, ?, ?, 1, ?)",
         (
-            (ids[i], ids[j], rule.name, int(d), str(rule))
-            for i, j, d in zip(a[keep], b[keep], total[keep], strict=True)
+            (
+                ids[i],
+                ids[j],
+                rule.name,
+                int(d),
+                ", ".join(filter(None, [str(rule), found.label(n)])),
+            )
+            for n, (i, j, d) in enumerate(zip(found.a, found.b, found.total, strict=True))
         ),
     )

@@ -13,9 +13,10 @@ from sqlite_utils import Database
 
 from .analyse import Analysis, Failure, analyse_file
 from .errors import CattagsError, NoPictures
-from .nearby import NearbySummary, parse_rule, save_nearby
+from .matching import parse_rule
+from .nearby import NearbySummary, save_nearby
 from .parallel import default_workers, iter_map
-from .rows import insert_image, write_back_thumbnail
+from .rows import insert_image, save_variants, write_back_thumbnail
 from .scanning import ScanItem, ScanProblem, Skipped, SourceFile, iter_source_files
 from .store import (
     begin_immediate,
@@ -117,6 +118,7 @@ def ingest(
     commit_every: int = COMMIT_EVERY,
     neighbours: int | None = None,
     rule: str | None = None,
+    crops: bool | None = None,
 ) -> IngestSummary:
     """Hash, thumbnail and tag every picture under `source`, then store who is
     near whom (new pictures against all); return the summary."""
@@ -128,7 +130,7 @@ def ingest(
         raise NoPictures(f"no pictures found under {where.source}: nothing was written")
     with only_writer(where.database, "cattags ingest"), opened(where.database) as db:
         summary = _ingest(db, where, thumbs, size, workers, on_progress, commit_every)
-        summary.nearby = save_nearby(db, neighbours, rule, workers=workers)
+        summary.nearby = save_nearby(db, neighbours, rule, workers=workers, crops=crops)
     return summary
 
 
@@ -239,11 +241,13 @@ class Run:
             [(file.relative,) for file in batch],
         )
         marks = ",".join("?" * len(batch))
+        # A picture stored before variant hashes existed is read once more.
         known = {
             row[0]: (row[1], row[2])
             for row in self.db.execute(
-                f"SELECT path, bytes, mtime FROM files WHERE image_id IS NOT NULL"
-                f" AND path IN ({marks})",
+                f"SELECT path, bytes, mtime FROM files"
+                f" JOIN variant_hashes v ON v.image_id = files.image_id"
+                f" WHERE path IN ({marks})",
                 [file.relative for file in batch],
             )
         }
@@ -299,6 +303,7 @@ class Run:
         image_id = str(image["id"])
         row = self.db.execute("SELECT folder FROM images WHERE id = ?", [image_id]).fetchone()
         if row is not None:
+            save_variants(self.db, image_id, result.variants)
             # Known picture: its thumbnail stays where the user put it.
             if not (self.where.thumbs / row[0] / thumbnail_name(image_id)).exists():
                 write_back_thumbnail(self.db, self.where.thumbs, image_id, row[0])
@@ -307,7 +312,7 @@ class Run:
         if folder is None:
             folder = ""
             write_atomically(self.where.thumbs / thumbnail_name(image_id), result.png)
-        insert_image(self.db, image, folder, result.png)
+        insert_image(self.db, image, folder, result.png, result.variants)
         return image_id
 
     def _existing_thumbnail_folder(self, name: str) -> str | None:

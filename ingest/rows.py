@@ -10,7 +10,7 @@ from pathlib import Path, PurePosixPath
 
 from sqlite_utils import Database
 
-from .hashing import Hashes, hex_to_int64
+from .hashing import VARIANT_HASHES, Hashes, hex_to_int64
 from .tags import save_tags, tags_from_path
 from .thumbnails import image_id, size_text, thumbnail_name, write_atomically
 
@@ -19,6 +19,7 @@ from .thumbnails import image_id, size_text, thumbnail_name, write_atomically
 CHUNK_NAMES = {"extrema": "extremes"}
 META_KEYS = ("width", "height", "format", "format_description", "mode", "bands", "extrema", "xmp")
 JSON_KEYS = ("bands", "extrema", "xmp")  # stored as JSON text
+VARIANT_BYTES = 8 * len(VARIANT_HASHES)  # one variant's packed hashes
 
 
 def text_chunks(relative: str, meta: dict[str, object], hashes: Hashes) -> dict[str, object]:
@@ -30,6 +31,7 @@ def text_chunks(relative: str, meta: dict[str, object], hashes: Hashes) -> dict[
         "whash": hashes.whash,
         "phash": hashes.phash,
         "dhash": hashes.dhash,
+        "variants": hashes.variants.hex(),
     }
 
 
@@ -66,13 +68,37 @@ def row_from_chunks(chunks: dict[str, str], thumb: tuple[int, int]) -> dict[str,
     return image_row(meta, hashes, thumb)
 
 
-def insert_image(db: Database, row: dict[str, object], folder: str, png: bytes) -> None:
-    """Store a new picture: its row, its thumbnail's bytes, its size and folder tags."""
+def variants_from_chunks(chunks: dict[str, str]) -> bytes:
+    """The packed variant hashes a thumbnail carries (empty for thumbnails
+    made before variants were hashed; ValueError when malformed)."""
+    packed = bytes.fromhex(chunks.get("variants") or "")
+    if len(packed) % VARIANT_BYTES:
+        raise ValueError(
+            f"variant hashes of {len(packed)} bytes, not a multiple of {VARIANT_BYTES}"
+        )
+    return packed
+
+
+def insert_image(
+    db: Database, row: dict[str, object], folder: str, png: bytes, variants: bytes
+) -> None:
+    """Store a new picture: its row, its thumbnail's bytes, its variants'
+    hashes, its size and folder tags."""
     version = hashlib.sha256(png).hexdigest()
     db["images"].insert({**row, "folder": folder, "thumbnail": version})
     db["thumbnails"].insert({"image_id": row["id"], "png": png, "sha256": version}, replace=True)
+    save_variants(db, str(row["id"]), variants)
     save_tags(db, str(row["id"]), [str(row["size"])], "size")
     save_tags(db, str(row["id"]), tags_from_path(folder), "folder")
+
+
+def save_variants(db: Database, identity: str, variants: bytes) -> None:
+    """Store a picture's variant hashes unless it has them (nothing when empty)."""
+    if variants:
+        db.execute(
+            "INSERT OR IGNORE INTO variant_hashes (image_id, hashes) VALUES (?, ?)",
+            [identity, variants],
+        )
 
 
 def write_back_thumbnail(db: Database, root: Path, identity: str, folder: str) -> bool:

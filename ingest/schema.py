@@ -201,6 +201,20 @@ CREATE TABLE decisions (
     )
 
 
+@migrations()
+def m009_variant_hashes(db: Database) -> None:
+    """The hashes of each picture's turned, mirrored and cropped variants, so
+    that copies turned, mirrored or cropped are found as near-duplicates."""
+    db.execute(
+        """
+CREATE TABLE variant_hashes (
+    image_id TEXT PRIMARY KEY REFERENCES images(id), -- the picture
+    hashes BLOB NOT NULL             -- whash, phash, dhash of each variant (7 turns, then
+                                     -- 4 crops), little-endian unsigned 64-bit, 24 bytes each
+)"""
+    )
+
+
 def ensure_schema(db: Database) -> None:
     """Apply pending migrations; safe to call on every open."""
     migrations.apply(db)

@@ -24,6 +24,7 @@ from .hashing import MASK64
 from .parallel import default_workers
 
 BRUTE_PAIRS_BELOW = 20_000  # codes: below this a scan beats building the index
+BRUTE_ACROSS_BELOW = 50_000_000  # code pairs: below this a scan of two sets wins
 MIH_MAX_RADIUS = 14  # beyond this MIH probes nearly every bucket; scan instead
 BRUTE_NEAREST_BELOW = 50_000  # codes: measured here, MIH k-NN wins from about this size
 BLOCKS_PER_WORKER = 16  # query blocks per thread: even load, small outputs
@@ -64,8 +65,8 @@ def chunk_thresholds(radius: int) -> np.ndarray:
 class Index:
     """Multi-index hashing tables: for each chunk, codes sorted by that chunk's key."""
 
-    keys: np.ndarray  # (CHUNKS, N) the 16-bit substrings
-    ids: np.ndarray  # (CHUNKS, N) code indices in key order
+    keys: np.ndarray  # (CHUNKS, N) uint16: the 16-bit substrings
+    ids: np.ndarray  # (CHUNKS, N) int32: code indices in key order
     sorted_codes: np.ndarray  # (CHUNKS, N) codes in key order (contiguous reads)
     starts: np.ndarray  # (CHUNKS, BUCKETS + 1) where each key's bucket starts
 
@@ -73,8 +74,8 @@ class Index:
 def build_index(codes: np.ndarray) -> Index:
     """CSR buckets per 16-bit chunk."""
     n = codes.shape[0]
-    keys = np.empty((kernels.CHUNKS, n), dtype=np.int64)
-    ids = np.empty((kernels.CHUNKS, n), dtype=np.int64)
+    keys = np.empty((kernels.CHUNKS, n), dtype=np.uint16)
+    ids = np.empty((kernels.CHUNKS, n), dtype=np.int32)
     sorted_codes = np.empty((kernels.CHUNKS, n), dtype=np.uint64)
     starts = np.zeros((kernels.CHUNKS, kernels.BUCKETS + 1), dtype=np.int64)
     for c in range(kernels.CHUNKS):
@@ -112,7 +113,7 @@ def find_pairs(
 
     method: "auto", "mih" (multi-index hashing) or "scan" (compiled brute force).
 
-    Returns three int64 arrays (i, j, distance), sorted by (i, j).
+    Returns (i, j, distance) sorted by (i, j): int32 indices, uint8 distances.
     """
     codes = as_codes(hashes)
     n = codes.shape[0]
@@ -155,10 +156,62 @@ def find_pairs(
             for a, b in key_blocks
         ]
     parts = run_tasks(tasks, workers)
-    i = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, np.int64)
-    j = np.concatenate([p[1] for p in parts]) if parts else np.empty(0, np.int64)
-    d = np.concatenate([p[2] for p in parts]).astype(np.int64) if parts else np.empty(0, np.int64)
+    i = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, np.int32)
+    j = np.concatenate([p[1] for p in parts]) if parts else np.empty(0, np.int32)
+    d = np.concatenate([p[2] for p in parts]) if parts else np.empty(0, np.uint8)
     return kernels.sort_pairs(i, j, d, n)
+
+
+def find_pairs_across(
+    first: np.ndarray,
+    second: np.ndarray,
+    max_distance: int,
+    workers: int | None = None,
+    method: str = "auto",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (i, j, distance) with first[i] and second[j] within max_distance,
+    exactly once; unsorted. method: "auto", "mih" or "scan"."""
+    a, b = as_codes(first), as_codes(second)
+    workers = workers or default_workers()
+    radius = min(int(max_distance), 64)
+    if radius < 0 or not len(a) or not len(b):
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty.copy(), empty.copy()
+    if method == "auto":
+        small = len(a) * len(b) < BRUTE_ACROSS_BELOW
+        method = "scan" if small or radius > MIH_MAX_RADIUS else "mih"
+    if method == "scan":
+        tasks = [
+            partial(kernels.pairs_across_brute_block, a, b, radius, lo, hi)
+            for lo, hi in query_blocks(len(a), workers)
+        ]
+    else:
+        left, right = build_index(a), build_index(b)
+        masks, ends = masks_by_weight()
+        thresholds = chunk_thresholds(radius)
+        tasks = [
+            partial(
+                kernels.pairs_across_mih_block,
+                left.ids,
+                left.sorted_codes,
+                left.starts,
+                right.ids,
+                right.sorted_codes,
+                right.starts,
+                c,
+                thresholds,
+                masks,
+                ends,
+                radius,
+                lo,
+                hi,
+            )
+            for c in range(kernels.CHUNKS)
+            if thresholds[c] >= 0
+            for lo, hi in query_blocks(kernels.BUCKETS, workers)
+        ]
+    parts = run_tasks(tasks, workers)
+    return tuple(np.concatenate([p[k] for p in parts]).astype(np.int64) for k in range(3))
 
 
 def find_nearest(
@@ -171,18 +224,19 @@ def find_nearest(
 
     Rows are sorted by distance, ties by index; an equal hash at another index
     counts (distance 0). Where there are fewer than k others, the row is
-    padded with index -1 and distance -1. method: "auto", "mih" or "scan".
+    padded with index -1 and distance -1. Indices are int32, distances int8.
+    method: "auto", "mih" or "scan".
     """
     codes = as_codes(hashes)
     n = codes.shape[0]
     workers = workers or default_workers()
-    out_i = np.full((n, max(k, 0)), -1, dtype=np.int64)
-    out_d = np.full((n, max(k, 0)), kernels.NO_DISTANCE, dtype=np.int64)
     if k <= 0 or n < 2:
-        return out_i, np.where(out_i < 0, -1, out_d)
+        return np.full((n, max(k, 0)), -1, dtype=np.int32), np.full((n, max(k, 0)), -1, np.int8)
     width = min(k, n - 1)
-    best_i = np.empty((n, width), dtype=np.int64)
-    best_d = np.empty((n, width), dtype=np.int64)
+    # Narrow working arrays (int32 indices, uint8 distances): at a million
+    # codes they are the search's largest allocations after the index.
+    best_i = np.empty((n, width), dtype=np.int32)
+    best_d = np.empty((n, width), dtype=np.uint8)
     if method == "auto":
         method = "scan" if n < BRUTE_NEAREST_BELOW else "mih"
     if method == "scan":
@@ -204,9 +258,13 @@ def find_nearest(
         run_tasks(tasks, workers)
     else:
         _nearest_mih(codes, width, workers, best_i, best_d)
-    out_i[:, :width] = best_i
-    out_d[:, :width] = best_d
-    return out_i, np.where(out_i < 0, -1, out_d)
+    distance = best_d.view(np.int8)  # every row is full: distances 0..64, no copy
+    if width == k:
+        return best_i, distance
+    out_i = np.full((n, k), -1, dtype=np.int32)
+    out_d = np.full((n, k), -1, dtype=np.int8)
+    out_i[:, :width], out_d[:, :width] = best_i, distance
+    return out_i, out_d
 
 
 def _nearest_mih(codes, k, workers, best_i, best_d) -> None:

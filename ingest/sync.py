@@ -9,7 +9,7 @@ from PIL import Image
 from sqlite_utils import Database
 
 from .moves import next_batch, save_move
-from .rows import insert_image, row_from_chunks, write_back_thumbnail
+from .rows import insert_image, row_from_chunks, variants_from_chunks, write_back_thumbnail
 from .store import clear_errors, save_error, thumbs_root, write_transaction
 from .tags import refresh_tags_column
 from .thumbnails import (
@@ -114,9 +114,10 @@ def recreate_row(db: Database, path: Path, identity: str, folder: str) -> str | 
         return f"not a readable PNG: {error}"
     try:
         row = row_from_chunks(meta, (int(meta["thumb_width"]), int(meta["thumb_height"])))
+        variants = variants_from_chunks(meta)
     except (KeyError, ValueError):
         return NOT_OURS
     if row["id"] != identity:
         return NOT_OURS
-    insert_image(db, row, folder, png)
+    insert_image(db, row, folder, png, variants)
     return None

@@ -52,6 +52,7 @@ EXPECTED_COLUMNS = {
     "errors": ["id", "path", "stage", "error", "at"],
     "settings": ["key", "value"],
     "decisions": ["image_a", "image_b", "decision", "actor", "at"],
+    "variant_hashes": ["image_id", "hashes"],
 }
 # Index name, its table, its columns (comma-separated).
 INDEX_TABLE = """
@@ -85,6 +86,7 @@ PRIMARY_KEYS = {
     "settings": ["key"],
     "neighbours": ["image_id", "rank"],
     "decisions": ["image_a", "image_b"],
+    "variant_hashes": ["image_id"],
 }
 
 
