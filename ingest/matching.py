@@ -27,12 +27,12 @@ HASHES = ("whash", "phash", "dhash")
 RULE_PATTERN = re.compile(r"^\s*(\w+(?:\s*\+\s*\w+)*)\s*<=\s*(\d+)\s*$")
 PLAIN = -1  # `Matches.how` of a pair that met as is
 # A pair that meets only through a variant must be closer than the rule asks
-# of a pair as is: on 10,000 real photographs every mirrored, turned or 5%
-# cropped copy met within 7 bits of phash+dhash, while unrelated pictures
-# (same-pose product shots, say) meet a variant far more often between 12
-# and 18 bits than as is; there are 7 turns and 4 crops to meet.
-TURN_SHARE = 2 / 3  # of the rule's limit, for mirrored and turned variants
-CROP_SHARE = 1 / 2  # of the rule's limit, for cropped variants
+# of a pair as is: on real photographs (benchmarks/duplicates.py) every
+# mirrored or turned copy met its original's variant within 7 bits of
+# phash+dhash and every 5% crop within 6, while unrelated pictures meet one
+# of the 7 turns or 4 crops far more often than they meet as is.
+TURN_SHARE = 1 / 2  # of the rule's limit, for mirrored and turned variants
+CROP_SHARE = 1 / 3  # of the rule's limit, for cropped variants
 
 
 @dataclass(frozen=True)
@@ -122,6 +122,8 @@ def _candidates(codes, rule, variants, workers, new) -> np.ndarray:
     from .search import find_pairs, find_pairs_across, pairs_for_new
 
     radius = rule.candidate_radius
+    # A variant's own limit is smaller, and so is its pigeonhole radius.
+    within = {v: rule.variant_limit(v) // len(rule.hashes) for v in variants}
     found: list[tuple[np.ndarray, np.ndarray]] = []
     with_variants = np.flatnonzero(codes.has_variants)
     for name in rule.hashes:
@@ -134,15 +136,15 @@ def _candidates(codes, rule, variants, workers, new) -> np.ndarray:
         for v in variants:
             turned = codes.variants[with_variants, v, column]
             if new is None:
-                i, j, _ = find_pairs_across(plain, turned, radius, workers)
+                i, j, _ = find_pairs_across(plain, turned, within[v], workers)
                 found.append((i, with_variants[j]))
                 continue
             # The new pictures' variants against everyone's plain hashes, and
             # the new pictures' plain hashes against everyone's variants.
             fresh = new[codes.has_variants[new]]
-            i, j, _ = find_pairs_across(plain, codes.variants[fresh, v, column], radius, workers)
+            i, j, _ = find_pairs_across(plain, codes.variants[fresh, v, column], within[v], workers)
             found.append((i, fresh[j]))
-            i, j, _ = find_pairs_across(plain[new], turned, radius, workers)
+            i, j, _ = find_pairs_across(plain[new], turned, within[v], workers)
             found.append((new[i], with_variants[j]))
     first = np.concatenate([f[0] for f in found]).astype(np.int64)
     second = np.concatenate([f[1] for f in found]).astype(np.int64)

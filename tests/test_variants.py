@@ -142,7 +142,7 @@ def brute_duplicates(codes: Codes, rule, crops: bool) -> set[tuple[int, int, int
             totals = [sum((x ^ y).bit_count() for x, y in zip(pa, pb, strict=True))]
             limits = [rule.limit]
             for v in range(count):
-                share = 2 / 3 if v < TURN_VARIANTS else 1 / 2
+                share = 1 / 2 if v < TURN_VARIANTS else 1 / 3
                 if codes.has_variants[b]:
                     vb = [int(codes.variants[b, v, c]) for c in columns]
                     totals.append(sum((x ^ y).bit_count() for x, y in zip(pa, vb, strict=True)))
