@@ -43,9 +43,11 @@ format: $(BIN)/cattags
 	$(BIN)/ruff format .
 
 bench: $(BIN)/cattags
-	for script in ingest_speed memory pairs gallery duplicates; do \
+	for script in ingest_speed memory pairs gallery nearest; do \
 		$(BIN)/python benchmarks/$$script.py || exit 1; \
 	done
+	@if [ -n "$(PHOTOS)" ]; then $(BIN)/python benchmarks/duplicates.py $(PHOTOS); \
+	else echo "benchmarks/duplicates.py needs real photographs: make bench PHOTOS='dir ...'"; fi
 
 clean:
 	rm -rf $(VENV) $(V1) demo build *.egg-info

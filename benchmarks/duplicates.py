@@ -267,7 +267,9 @@ def main() -> None:
     data = hash_everything(paths, args.copies, args.cache)
     photos = int(np.sum(data["kind"] == "photo"))
     print(f"{photos:,} photographs, {int(np.sum(data['kind'] == 'tile')):,} tiles; rule {rule}")
-    print(f"variants: {', '.join(VARIANT_NAMES)} ({len(VARIANT_HASHES)} hashes each)\n")
+    print(
+        f"variants: {'; '.join(dict.fromkeys(VARIANT_NAMES))} ({len(VARIANT_HASHES)} hashes each)\n"
+    )
     shares = recall(data, rule)
     print(f"| {'':14} | " + " | ".join(f"{k:>8}" for k in KINDS) + " |")
     print("|---|" + "---:|" * len(KINDS))

@@ -50,13 +50,12 @@ def load_codes(db: Database) -> Codes:
         name: np.array([row[k + 1] or 0 for row in rows], dtype=np.int64).view(np.uint64)
         for k, name in enumerate(HASHES)
     }
-    variants = np.zeros((len(rows), len(VARIANT_NAMES), len(VARIANT_HASHES)), dtype=np.uint64)
-    has_variants = np.zeros(len(rows), dtype=bool)
-    for n, row in enumerate(rows):
-        found = unpack_variants(row[4])
-        if len(found) == len(VARIANT_NAMES):
-            variants[n] = found
-            has_variants[n] = True
+    shape = (len(VARIANT_NAMES), len(VARIANT_HASHES))
+    whole = 8 * shape[0] * shape[1]  # bytes of one picture's variant hashes
+    has_variants = np.array([row[4] is not None and len(row[4]) == whole for row in rows], bool)
+    variants = np.zeros((len(rows), *shape), dtype=np.uint64)
+    packed = b"".join(row[4] for row, present in zip(rows, has_variants, strict=True) if present)
+    variants[has_variants] = unpack_variants(packed).reshape(-1, *shape)
     return Codes([row[0] for row in rows], plain, variants, has_variants)
 
 
