@@ -87,81 +87,13 @@ def _first_chunk(difference, thresholds, chunk):
 
 @njit(nogil=True, cache=True)
 def pairs_mih_block(
-    ids,
-    sorted_codes,
-    starts,
-    chunk,
-    thresholds,
-    masks,
-    mask_ends,
-    radius,
-    key_lo,
-    key_hi,
-):
-    """Pairs within `radius` found through buckets `key` in key_lo..key_hi of `chunk`.
-
-    Each unordered pair of buckets within the chunk's threshold is joined
-    once, from its smaller key (and a bucket with itself as a triangle), so
-    every candidate pair is checked once, not once from each side. A pair is
-    kept by the first chunk whose threshold it meets (the generalised
-    pigeonhole principle makes some chunk meet it whenever the distance is
-    within the radius), so it is emitted exactly once.
-    """
-    out_i = np.empty(1024, dtype=np.int32)
-    out_j = np.empty(1024, dtype=np.int32)
-    out_d = np.empty(1024, dtype=np.uint8)
-    n = 0
-    probes = mask_ends[thresholds[chunk] + 1] if thresholds[chunk] >= 0 else 0
-    limit = np.uint64(radius)
-    codes = sorted_codes[chunk]
-    order = ids[chunk]
-    bounds = starts[chunk]
-    for key in range(key_lo, key_hi):
-        a_lo, a_hi = bounds[key], bounds[key + 1]
-        if a_lo == a_hi:
-            continue
-        for m in range(probes):
-            bucket = key ^ masks[m]
-            if bucket < key:
-                continue
-            # Buckets lie in key order, so every code of a later bucket comes
-            # after every code of this one; within one bucket, take p < y.
-            b_hi = bounds[bucket + 1]
-            for x in range(a_lo, a_hi, 4):
-                # Four codes against each candidate: one cheap test rejects most.
-                last = min(x + 4, a_hi) - 1
-                code0, code1 = codes[x], codes[min(x + 1, last)]
-                code2, code3 = codes[min(x + 2, last)], codes[last]
-                for y in range(x + 1 if bucket == key else bounds[bucket], b_hi):
-                    other = codes[y]
-                    if (
-                        popcount(code0 ^ other) > limit
-                        and popcount(code1 ^ other) > limit
-                        and popcount(code2 ^ other) > limit
-                        and popcount(code3 ^ other) > limit
-                    ):
-                        continue
-                    for p in range(x, min(last + 1, y)):
-                        difference = codes[p] ^ other
-                        d = popcount(difference)
-                        if d > limit or not _first_chunk(difference, thresholds, chunk):
-                            continue
-                        a, b = order[p], order[y]
-                        if a > b:
-                            a, b = b, a
-                        out_i, out_j, out_d = _push(out_i, out_j, out_d, n, a, b, d)
-                        n += 1
-    return out_i[:n], out_j[:n], out_d[:n]
-
-
-@njit(nogil=True, cache=True)
-def pairs_across_mih_block(
     a_ids,
     a_codes,
     a_starts,
     b_ids,
     b_codes,
     b_starts,
+    same,
     chunk,
     thresholds,
     masks,
@@ -170,10 +102,17 @@ def pairs_across_mih_block(
     key_lo,
     key_hi,
 ):
-    """(a, b, distance) for codes of two sets within `radius`, through the
-    buckets `key` in key_lo..key_hi of set A's `chunk` and the buckets of set
-    B within that chunk's threshold. Like `pairs_mih_block`, a pair is kept
-    by the first chunk whose threshold it meets, so it is emitted once."""
+    """(a, b, distance) within `radius`, through the buckets `key` in
+    key_lo..key_hi of set A's `chunk` and the buckets of set B within that
+    chunk's threshold; `same`: A and B are one set (its index given twice).
+
+    Within one set each unordered pair of buckets is joined once, from its
+    smaller key (and a bucket with itself as a triangle), so every candidate
+    pair is checked once, not once from each side, and comes out as (smaller
+    index, larger). A pair is kept by the first chunk whose threshold it
+    meets (the generalised pigeonhole principle makes some chunk meet it
+    whenever the distance is within the radius), so it is emitted exactly once.
+    """
     out_i = np.empty(1024, dtype=np.int32)
     out_j = np.empty(1024, dtype=np.int32)
     out_d = np.empty(1024, dtype=np.uint8)
@@ -189,14 +128,18 @@ def pairs_across_mih_block(
             continue
         for m in range(probes):
             bucket = key ^ masks[m]
-            b_lo, b_hi = b_bounds[bucket], b_bounds[bucket + 1]
-            if b_lo == b_hi:
+            if same and bucket < key:
                 continue
+            # Buckets lie in key order, so every code of a later bucket comes
+            # after every code of this one; within one bucket, take p < y.
+            b_hi = b_bounds[bucket + 1]
+            triangle = same and bucket == key
             for x in range(a_lo, a_hi, 4):
+                # Four codes against each candidate: one cheap test rejects most.
                 last = min(x + 4, a_hi) - 1
                 code0, code1 = codes[x], codes[min(x + 1, last)]
                 code2, code3 = codes[min(x + 2, last)], codes[last]
-                for y in range(b_lo, b_hi):
+                for y in range(x + 1 if triangle else b_bounds[bucket], b_hi):
                     other = others[y]
                     if (
                         popcount(code0 ^ other) > limit
@@ -205,35 +148,16 @@ def pairs_across_mih_block(
                         and popcount(code3 ^ other) > limit
                     ):
                         continue
-                    for p in range(x, last + 1):
+                    for p in range(x, min(last + 1, y) if triangle else last + 1):
                         difference = codes[p] ^ other
                         d = popcount(difference)
                         if d > limit or not _first_chunk(difference, thresholds, chunk):
                             continue
-                        out_i, out_j, out_d = _push(
-                            out_i, out_j, out_d, n, a_order[p], b_order[y], d
-                        )
+                        first, second = a_order[p], b_order[y]
+                        if same and first > second:
+                            first, second = second, first
+                        out_i, out_j, out_d = _push(out_i, out_j, out_d, n, first, second, d)
                         n += 1
-    return out_i[:n], out_j[:n], out_d[:n]
-
-
-@njit(nogil=True, cache=True)
-def pairs_across_brute_block(a_codes, b_codes, radius, lo, hi):
-    """(a, b, distance) within `radius` for a in lo..hi against every b, in tiles."""
-    out_i = np.empty(64, dtype=np.int32)
-    out_j = np.empty(64, dtype=np.int32)
-    out_d = np.empty(64, dtype=np.uint8)
-    n = 0
-    buf = np.empty(TILE, dtype=np.uint8)
-    limit = np.uint8(min(radius, 64))
-    for q in range(lo, hi):
-        for first in range(0, b_codes.shape[0], TILE):
-            last = min(first + TILE, b_codes.shape[0])
-            _distances(a_codes[q], b_codes, first, last, buf)
-            for t in range(last - first):
-                if buf[t] <= limit:
-                    out_i, out_j, out_d = _push(out_i, out_j, out_d, n, q, first + t, buf[t])
-                    n += 1
     return out_i[:n], out_j[:n], out_d[:n]
 
 
@@ -283,8 +207,9 @@ def _distances(code, codes, first, last, out):
 
 
 @njit(nogil=True, cache=True)
-def pairs_brute_block(codes, radius, lo, hi):
-    """Pairs within `radius` with the smaller index in lo..hi, by scanning in tiles."""
+def pairs_brute_block(a_codes, b_codes, same, radius, lo, hi):
+    """(a, b, distance) within `radius` for a in lo..hi against set B, by
+    scanning in tiles; `same`: B is A, and only b > a is scanned."""
     out_i = np.empty(1024, dtype=np.int32)
     out_j = np.empty(1024, dtype=np.int32)
     out_d = np.empty(1024, dtype=np.uint8)
@@ -292,10 +217,10 @@ def pairs_brute_block(codes, radius, lo, hi):
     buf = np.empty(TILE, dtype=np.uint8)
     limit = np.uint8(min(radius, 64))
     for q in range(lo, hi):
-        code = codes[q]
-        for first in range(q + 1, codes.shape[0], TILE):
-            last = min(first + TILE, codes.shape[0])
-            _distances(code, codes, first, last, buf)
+        code = a_codes[q]
+        for first in range(q + 1 if same else 0, b_codes.shape[0], TILE):
+            last = min(first + TILE, b_codes.shape[0])
+            _distances(code, b_codes, first, last, buf)
             near = 0
             for t in range(last - first):
                 near += buf[t] <= limit

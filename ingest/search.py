@@ -129,37 +129,34 @@ def find_pairs(
         edges = n - np.sqrt(np.linspace(1, 0, workers * BLOCKS_PER_WORKER + 1)) * n
         bounds = np.unique(edges.astype(np.int64).clip(0, n))
         tasks = [
-            partial(kernels.pairs_brute_block, codes, radius, int(a), int(b))
+            partial(kernels.pairs_brute_block, codes, codes, True, radius, int(a), int(b))
             for a, b in zip(bounds[:-1], bounds[1:], strict=True)
         ]
     else:
         index = build_index(codes)
-        masks, ends = masks_by_weight()
-        thresholds = chunk_thresholds(radius)
-        key_blocks = query_blocks(kernels.BUCKETS, workers)
-        tasks = [
-            partial(
-                kernels.pairs_mih_block,
-                index.ids,
-                index.sorted_codes,
-                index.starts,
-                c,
-                thresholds,
-                masks,
-                ends,
-                radius,
-                a,
-                b,
-            )
-            for c in range(kernels.CHUNKS)
-            if thresholds[c] >= 0
-            for a, b in key_blocks
-        ]
-    parts = run_tasks(tasks, workers)
-    i = np.concatenate([p[0] for p in parts]) if parts else np.empty(0, np.int32)
-    j = np.concatenate([p[1] for p in parts]) if parts else np.empty(0, np.int32)
-    d = np.concatenate([p[2] for p in parts]) if parts else np.empty(0, np.uint8)
-    return kernels.sort_pairs(i, j, d, n)
+        tasks = mih_join_tasks(index, index, True, radius, workers)
+    return kernels.sort_pairs(*gathered(run_tasks(tasks, workers)), n)
+
+
+def mih_join_tasks(left: Index, right: Index, same: bool, radius: int, workers: int) -> list:
+    """The multi-index join of two indexes (or of one with itself, `same`),
+    as tasks over each probed chunk's key blocks."""
+    masks, ends = masks_by_weight()
+    thresholds = chunk_thresholds(radius)
+    sides = (left.ids, left.sorted_codes, left.starts, right.ids, right.sorted_codes, right.starts)
+    return [
+        partial(kernels.pairs_mih_block, *sides, same, c, thresholds, masks, ends, radius, lo, hi)
+        for c in range(kernels.CHUNKS)
+        if thresholds[c] >= 0
+        for lo, hi in query_blocks(kernels.BUCKETS, workers)
+    ]
+
+
+def gathered(parts: list) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (i, j, distance) arrays of every task, end to end (int32, int32, uint8)."""
+    if not parts:
+        return np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0, np.uint8)
+    return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))
 
 
 def find_pairs_across(
@@ -182,36 +179,12 @@ def find_pairs_across(
         method = "scan" if small or radius > MIH_MAX_RADIUS else "mih"
     if method == "scan":
         tasks = [
-            partial(kernels.pairs_across_brute_block, a, b, radius, lo, hi)
+            partial(kernels.pairs_brute_block, a, b, False, radius, lo, hi)
             for lo, hi in query_blocks(len(a), workers)
         ]
     else:
-        left, right = build_index(a), build_index(b)
-        masks, ends = masks_by_weight()
-        thresholds = chunk_thresholds(radius)
-        tasks = [
-            partial(
-                kernels.pairs_across_mih_block,
-                left.ids,
-                left.sorted_codes,
-                left.starts,
-                right.ids,
-                right.sorted_codes,
-                right.starts,
-                c,
-                thresholds,
-                masks,
-                ends,
-                radius,
-                lo,
-                hi,
-            )
-            for c in range(kernels.CHUNKS)
-            if thresholds[c] >= 0
-            for lo, hi in query_blocks(kernels.BUCKETS, workers)
-        ]
-    parts = run_tasks(tasks, workers)
-    return tuple(np.concatenate([p[k] for p in parts]).astype(np.int64) for k in range(3))
+        tasks = mih_join_tasks(build_index(a), build_index(b), False, radius, workers)
+    return tuple(part.astype(np.int64) for part in gathered(run_tasks(tasks, workers)))
 
 
 def find_nearest(
