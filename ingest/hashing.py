@@ -59,6 +59,7 @@ CROPS = ((CROP, 0, 1, 1), (0, CROP, 1, 1), (0, 0, 1 - CROP, 1), (0, 0, 1, 1 - CR
 VARIANT_NAMES = tuple(name for _, name in TURNS) + ("cropped",) * len(CROPS)
 TURN_VARIANTS = len(TURNS)  # variants 0..6 are turns, the rest crops
 VARIANT_HASHES = ("whash", "phash", "dhash")  # per variant, in this order
+VARIANT_BYTES = 8 * len(VARIANT_HASHES)  # one variant's packed hashes
 
 
 def working_scale(width: int, height: int) -> int:

@@ -23,7 +23,7 @@ from .hashing import CROPS, TURN_VARIANTS, VARIANT_HASHES, VARIANT_NAMES
 # copy in real photos with no false pair, and extrapolates to under 5 false
 # pairs per 100,000 photos; whash alone is a poor judge of "same photo".
 DEFAULT_RULE = "phash+dhash<=18"
-HASHES = ("whash", "phash", "dhash")
+HASHES = VARIANT_HASHES  # the hashes a rule may sum (variants pack them in this order)
 RULE_PATTERN = re.compile(r"^\s*(\w+(?:\s*\+\s*\w+)*)\s*<=\s*(\d+)\s*$")
 PLAIN = -1  # `Matches.how` of a pair that met as is
 # A pair that meets only through a variant must be closer than the rule asks

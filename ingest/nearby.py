@@ -14,7 +14,7 @@ import numpy as np
 from sqlite_utils import Database
 
 from .groups import apply_decisions, save_clusters
-from .hashing import VARIANT_HASHES, VARIANT_NAMES, unpack_variants
+from .hashing import VARIANT_BYTES, VARIANT_HASHES, VARIANT_NAMES, unpack_variants
 from .matching import DEFAULT_RULE, HASHES, Codes, Rule, find_duplicates, parse_rule
 from .parallel import default_workers
 from .store import read_settings, save_settings, write_transaction
@@ -51,7 +51,7 @@ def load_codes(db: Database) -> Codes:
         for k, name in enumerate(HASHES)
     }
     shape = (len(VARIANT_NAMES), len(VARIANT_HASHES))
-    whole = 8 * shape[0] * shape[1]  # bytes of one picture's variant hashes
+    whole = VARIANT_BYTES * len(VARIANT_NAMES)  # bytes of one picture's variant hashes
     has_variants = np.array([row[4] is not None and len(row[4]) == whole for row in rows], bool)
     variants = np.zeros((len(rows), *shape), dtype=np.uint64)
     packed = b"".join(row[4] for row, present in zip(rows, has_variants, strict=True) if present)

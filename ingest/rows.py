@@ -10,7 +10,7 @@ from pathlib import Path, PurePosixPath
 
 from sqlite_utils import Database
 
-from .hashing import VARIANT_HASHES, Hashes, hex_to_int64
+from .hashing import VARIANT_BYTES, Hashes, hex_to_int64
 from .tags import save_tags, tags_from_path
 from .thumbnails import image_id, size_text, thumbnail_name, write_atomically
 
@@ -19,7 +19,6 @@ from .thumbnails import image_id, size_text, thumbnail_name, write_atomically
 CHUNK_NAMES = {"extrema": "extremes"}
 META_KEYS = ("width", "height", "format", "format_description", "mode", "bands", "extrema", "xmp")
 JSON_KEYS = ("bands", "extrema", "xmp")  # stored as JSON text
-VARIANT_BYTES = 8 * len(VARIANT_HASHES)  # one variant's packed hashes
 
 
 def text_chunks(relative: str, meta: dict[str, object], hashes: Hashes) -> dict[str, object]:
