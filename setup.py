@@ -49,8 +49,11 @@ setup(
         # What reading pictures and searching hashes need: `cattags ingest`
         # and `cattags pairs` say so when it is missing.
         "ingest": INGEST,
+        # `cattags ingest --dask`: read pictures on a Dask cluster.
+        "dask": [*INGEST, "distributed>=2024.1"],
         "test": [
             *INGEST,
+            "distributed>=2024.1",  # the --dask tests run a local cluster
             "imagehash>=4.3",  # the reference our whash equals, bit for bit
             "pytest",
             "pytest-asyncio",

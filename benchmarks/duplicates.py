@@ -26,8 +26,15 @@ photographs fits on this machine. Beyond 2,000 pairs a seeded sample of
 (the rule until variants), "turns" adds the mirrored and turned variants
 (the default now), "turns + crops" the opt-in crop variants too.
 
+With --megapixels 12 it compares the hash modes instead: each sampled
+photograph is enlarged to that many megapixels and saved as a JPEG (quality
+92), its copies are made from that file and saved as JPEGs too, and every
+file is hashed the way `cattags ingest` does in the exact mode and in the
+fast mode (`--fast`: decoded at a reduced scale). The table gives the
+recall of each mode, and the seconds each spent hashing.
+
 Usage: python benchmarks/duplicates.py PHOTO_FOLDER... [--copies 1000]
-           [--rule phash+dhash<=18] [--cache hashes.npz]
+           [--rule phash+dhash<=18] [--cache hashes.npz] [--megapixels 12]
 """
 
 from __future__ import annotations
@@ -43,6 +50,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageEnhance
 
+from ingest.analyse import FAST_SIDE, HASH_MODES, Contents, decode, reduced_copy
 from ingest.hashing import TURNS, VARIANT_HASHES, VARIANT_NAMES, hash_image, unpack_variants
 from ingest.matching import HASHES, Codes, find_duplicates, parse_rule
 
@@ -65,19 +73,32 @@ def photographs(folders: list[Path]) -> list[Path]:
     return sorted(found)
 
 
-def as_jpeg(img: Image.Image, quality: int) -> Image.Image:
-    """The picture after a round trip through JPEG, as a camera or app saves it."""
+def jpeg_bytes(img: Image.Image, quality: int) -> bytes:
+    """The picture as a JPEG file, as a camera or app saves it."""
     buffer = io.BytesIO()
     img.convert("RGB").save(buffer, "JPEG", quality=quality)
-    buffer.seek(0)
-    again = Image.open(buffer)
+    return buffer.getvalue()
+
+
+def as_jpeg(img: Image.Image, quality: int) -> Image.Image:
+    """The picture after a round trip through JPEG."""
+    again = Image.open(io.BytesIO(jpeg_bytes(img, quality)))
     again.load()
     return again
 
 
+def copy_bytes(img: Image.Image, kind: str, rng: np.random.Generator) -> bytes:
+    """One copy of a photograph as a JPEG file (see `make_copy`)."""
+    return jpeg_bytes(changed(img, kind, rng), int(rng.integers(60, 86)))
+
+
 def make_copy(img: Image.Image, kind: str, rng: np.random.Generator) -> Image.Image:
     """One copy of a photograph, as described in the module docstring."""
-    quality = int(rng.integers(60, 86))
+    return as_jpeg(changed(img, kind, rng), int(rng.integers(60, 86)))
+
+
+def changed(img: Image.Image, kind: str, rng: np.random.Generator) -> Image.Image:
+    """The picture changed as a copy of `kind` is, before it is saved."""
     if kind == "plain":
         scale = rng.uniform(0.5, 0.9)
         size = (max(8, round(img.width * scale)), max(8, round(img.height * scale)))
@@ -94,12 +115,74 @@ def make_copy(img: Image.Image, kind: str, rng: np.random.Generator) -> Image.Im
     else:
         turn = Image.Transpose.ROTATE_90 if rng.integers(2) else Image.Transpose.ROTATE_270
         img = img.transpose(turn)
-    return as_jpeg(img, quality)
+    return img
 
 
 def hashes_of(img: Image.Image) -> tuple[list[int], bytes]:
     found = hash_image(img)
     return [int(getattr(found, name), 16) for name in HASHES], found.variants
+
+
+def file_hashes(data: bytes, mode: str) -> tuple[list[int], bytes]:
+    """A picture file's hashes as `cattags ingest` makes them in `mode`."""
+    least = FAST_SIDE if mode == "fast" else None
+    img, full_size = decode(Contents(len(data), "", data), least)
+    return hashes_of(reduced_copy(img, full_size, least))
+
+
+def hash_big_photo(job: tuple[str, int, float]) -> dict[str, list] | None:
+    """A photograph enlarged to `megapixels` and its copies, as JPEG files,
+    hashed in every mode: {mode: [(kind, codes, variants)], mode + " s": seconds}."""
+    path, seed, megapixels = job
+    try:
+        img = open_picture(Path(path)).convert("RGB")
+    except (OSError, SyntaxError, ValueError) as error:
+        print(f"left out {path}: {error}")
+        return None
+    scale = (megapixels * 1e6 / (img.width * img.height)) ** 0.5
+    big = img.resize(
+        (round(img.width * scale), round(img.height * scale)), Image.Resampling.LANCZOS
+    )
+    rng = np.random.default_rng(seed)
+    files = [("photo", jpeg_bytes(big, 92))]
+    files += [(kind, copy_bytes(big, kind, rng)) for kind in KINDS]
+    out: dict[str, list] = {}
+    for mode in HASH_MODES:
+        started = time.process_time()
+        out[mode] = [(kind, *file_hashes(data, mode)) for kind, data in files]
+        out[mode + " s"] = [time.process_time() - started]
+    return out
+
+
+def compare_modes(paths: list[Path], copies: int, megapixels: float, rule) -> None:
+    """Recall of the exact and the fast mode on enlarged photographs."""
+    picked = np.random.default_rng(7).choice(len(paths), min(copies, len(paths)), replace=False)
+    jobs = [(str(paths[n]), int(n), megapixels) for n in sorted(picked)]
+    tables = {mode: {"owner": [], "kind": [], "plain": [], "variants": []} for mode in HASH_MODES}
+    seconds = dict.fromkeys(HASH_MODES, 0.0)
+    with ProcessPoolExecutor(os.cpu_count()) as pool:
+        for n, result in enumerate(pool.map(hash_big_photo, jobs, chunksize=4)):
+            for mode in HASH_MODES if result else ():
+                seconds[mode] += result[mode + " s"][0]
+                for kind, codes, packed in result[mode]:
+                    tables[mode]["owner"].append(n)
+                    tables[mode]["kind"].append(kind)
+                    tables[mode]["plain"].append(codes)
+                    tables[mode]["variants"].append(unpack_variants(packed))
+    files = len(tables["exact"]["owner"])
+    print(f"{files:,} JPEG files of {megapixels:g} MP ({len(jobs):,} photographs and copies)\n")
+    print("| mode | setting | " + " | ".join(KINDS) + " | CPU ms a file |")
+    print("|---|---|" + "---:|" * (len(KINDS) + 1))
+    for mode, lists in tables.items():
+        data = {
+            "owner": np.array(lists["owner"]),
+            "kind": np.array(lists["kind"]),
+            "plain": np.array(lists["plain"], dtype=np.uint64),
+            "variants": np.stack(lists["variants"]),
+        }
+        for name, row in recall(data, rule).items():
+            shares = " | ".join(f"{row[k]:.3f}" for k in KINDS)
+            print(f"| {mode} | {name} | {shares} | {1000 * seconds[mode] / files:.0f} |")
 
 
 def open_picture(path: Path) -> Image.Image:
@@ -261,9 +344,15 @@ def main() -> None:
     parser.add_argument("--copies", type=int, default=1000, help="photographs to copy")
     parser.add_argument("--rule", default="phash+dhash<=18")
     parser.add_argument("--cache", type=Path, help="keep the hashes here between runs")
+    parser.add_argument(
+        "--megapixels", type=float, help="compare the hash modes on photographs this big"
+    )
     args = parser.parse_args()
     rule = parse_rule(args.rule)
     paths = photographs(args.folders)
+    if args.megapixels:
+        compare_modes(paths, args.copies, args.megapixels, rule)
+        return
     data = hash_everything(paths, args.copies, args.cache)
     photos = int(np.sum(data["kind"] == "photo"))
     print(f"{photos:,} photographs, {int(np.sum(data['kind'] == 'tile')):,} tiles; rule {rule}")

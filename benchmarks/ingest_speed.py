@@ -11,6 +11,8 @@ in benchmarks/data/. What is timed, wall clock, each on a cold pool:
             one grayscale power-of-two Lanczos resize, on every core
   ingest    `cattags ingest` into a fresh database, every core
   rerun     `cattags ingest` again with nothing changed
+  fast      `cattags ingest --fast` into a fresh database (JPEGs decoded at
+            a reduced scale; hashes close to imagehash's, not equal)
 
 and the same as a user runs them, each a whole new process (interpreter
 start, imports, pool start-up and exit included):
@@ -18,6 +20,12 @@ start, imports, pool start-up and exit included):
   floor-process   a script that does the floor's work and exits
   ingest-process  `python -m ingest ingest SOURCE` into a fresh database
   rerun-process   the same again, nothing changed
+  fast-process    `python -m ingest ingest SOURCE --fast` into a fresh database
+  dask-process    `python -m ingest ingest SOURCE --dask local` (a local Dask
+                  cluster of one process a core; skipped without distributed)
+
+--megapixels 12 makes every picture of the corpus that big (phone photos);
+the fast mode's recall is measured by `benchmarks/duplicates.py --megapixels`.
 
 Output (the baseline's PNGs, ingest's database and thumbnails) goes to a
 scratch folder beside the corpus, on the photos' own disk, as a user's would
@@ -27,11 +35,13 @@ name and renaming it took ~0.7 ms of CPU here and in /tmp, ~0.1 ms in
 another folder of the same disk.
 
 Usage: python benchmarks/ingest_speed.py [--count 300] [--repeat 1] [--no-baseline]
+           [--megapixels 12]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import platform
 import random
@@ -58,9 +68,9 @@ from ingest.pipeline import ingest
 DATA = Path(__file__).parent / "data"
 
 
-def make_corpus(count: int, seed: int = 1) -> Path:
+def make_corpus(count: int, seed: int = 1, megapixels: float | None = None) -> Path:
     """Photo-shaped JPEGs, generated once and cached."""
-    root = DATA / f"photos-{count}-{seed}"
+    root = DATA / f"photos-{count}-{seed}" + (f"-{megapixels:g}mp" if megapixels else "")
     if (root / ".complete").exists():
         return root
     shutil.rmtree(root, ignore_errors=True)
@@ -69,7 +79,10 @@ def make_corpus(count: int, seed: int = 1) -> Path:
     noise = np.random.default_rng(seed)
     for number in range(count):
         long_side = rng.randint(1024, 2048)
-        short_side = round(long_side / rng.choice((4 / 3, 3 / 2, 16 / 9)))
+        aspect = rng.choice((4 / 3, 3 / 2, 16 / 9))
+        if megapixels:
+            long_side = round((megapixels * 1e6 * aspect) ** 0.5)
+        short_side = round(long_side / aspect)
         size = (long_side, short_side) if rng.random() < 0.75 else (short_side, long_side)
         img = draw_cat(rng, *size, rng.choice(("tabby", "black", "ginger", "grey", "calico")))
         pixels = np.asarray(img, dtype=np.int16) + noise.integers(-12, 13, (size[1], size[0], 3))
@@ -158,6 +171,13 @@ def whole_processes(root: Path, results: dict[str, list[float]]) -> None:
         where = ("-m", "ingest", "ingest", root, "--db", db, "--thumbs", thumbs, "-s")
         results["ingest-process"].append(timed("ingest-process", run_process, *where))
         results["rerun-process"].append(timed("rerun-process", run_process, *where))
+    for step, option in (("fast-process", "--fast"), ("dask-process", "--dask=local")):
+        if step not in results:
+            continue
+        with tempfile.TemporaryDirectory(dir=DATA) as scratch:
+            db, thumbs = Path(scratch) / "cats.db", Path(scratch) / "thumbs"
+            where = ("-m", "ingest", "ingest", root, "--db", db, "--thumbs", thumbs, "-s", option)
+            results[step].append(timed(step, run_process, *where))
 
 
 def main() -> None:
@@ -165,12 +185,13 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=300)
     parser.add_argument("--repeat", type=int, default=1, help="runs of each; medians shown")
     parser.add_argument("--no-baseline", action="store_true", help="skip the slow baseline")
+    parser.add_argument("--megapixels", type=float, help="every picture this big")
     parser.add_argument("--floor", type=Path, help=argparse.SUPPRESS)  # the floor as a process
     args = parser.parse_args()
     if args.floor:
         on_every_core(floor_one, pictures(args.floor), default_workers())
         return
-    root = make_corpus(args.count)
+    root = make_corpus(args.count, megapixels=args.megapixels)
     files = pictures(root)
     workers = default_workers()
     megapixels = sum(Image.open(p).width * Image.open(p).height for p in files) / 1e6
@@ -180,8 +201,10 @@ def main() -> None:
         f"Python {platform.python_version()}, Pillow {Image.__version__}"
     )
 
-    steps = ["baseline", "decode", "floor", "ingest", "rerun"]
-    steps += ["floor-process", "ingest-process", "rerun-process"]
+    steps = ["baseline", "decode", "floor", "ingest", "rerun", "fast"]
+    steps += ["floor-process", "ingest-process", "rerun-process", "fast-process"]
+    if importlib.util.find_spec("distributed"):
+        steps.append("dask-process")
     if args.no_baseline:
         steps.remove("baseline")
     results: dict[str, list[float]] = {k: [] for k in steps}
@@ -196,6 +219,10 @@ def main() -> None:
             db, thumbs = Path(scratch) / "cats.db", Path(scratch) / "thumbs"
             results["ingest"].append(timed("ingest", ingest, root, db, thumbs, workers=workers))
             results["rerun"].append(timed("rerun", ingest, root, db, thumbs, workers=workers))
+        with tempfile.TemporaryDirectory(dir=DATA) as scratch:
+            db, thumbs = Path(scratch) / "cats.db", Path(scratch) / "thumbs"
+            fast = timed("fast", ingest, root, db, thumbs, workers=workers, mode="fast")
+            results["fast"].append(fast)
         whole_processes(root, results)
 
     t = {name: statistics.median(values) for name, values in results.items()}
@@ -221,6 +248,15 @@ def main() -> None:
         f" (ingest / floor of each round, which share the machine's state)"
     )
     print(f"rerun vs ingest:    {t['ingest'] / t['rerun']:.1f}x faster (target >= 20)")
+    print(
+        f"fast vs ingest:     {t['ingest'] / t['fast']:.2f}x faster in one process,"
+        f" {t['ingest-process'] / t['fast-process']:.2f}x as processes (target >= 4 on 12 MP)"
+    )
+    if "dask-process" in t:
+        print(
+            f"dask local:         {t['dask-process'] / t['ingest-process']:.2f}x the time of a"
+            " plain ingest (the cost of a cluster on one machine)"
+        )
     paired = sorted(
         i / f for i, f in zip(results["ingest-process"], results["floor-process"], strict=True)
     )

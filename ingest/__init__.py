@@ -9,7 +9,9 @@ Reading pictures (worker processes; no database)
     pixels      compiled passes over decoded pixels: extrema, reductions, block sums
     hashing     whash (exactly imagehash's), phash, dhash, variant hashes, hamming()
     thumbnails  make, name, encode, read back and write thumbnail files
-    parallel    the ordered, bounded process pool
+    parallel    the ordered, bounded process pool (or a cluster's executor)
+    cluster     the same on a Dask cluster (the optional `dask` extra)
+    jit         numba, with its cache in a folder this process may write
 
 Storing (the main process; SQLite)
     schema      numbered migrations: every table, column and index

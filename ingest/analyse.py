@@ -26,6 +26,12 @@ EIGHT_BIT_MODES = {"1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBX", "CMYK", "YC
 BOMB_ERRORS = (Image.DecompressionBombError, Image.DecompressionBombWarning)
 WHOLE_FILE_LIMIT = 64 * 1024 * 1024  # bytes: larger files are read in chunks, never whole
 CHUNK_BYTES = 1024 * 1024  # read size for the checksum of a large file
+# Fast mode: a picture is decoded (JPEG) or box-reduced (anything else) by the
+# largest of 8, 4 or 2 that leaves its short side at least this many pixels,
+# before it is hashed and thumbnailed. Its hashes are then not imagehash's.
+FAST_SIDE = 256
+HASH_MODES = ("exact", "fast")
+REDUCIBLE_MODES = {"L", "LA", "RGB", "RGBA", "RGBX", "CMYK"}
 
 
 @dataclass
@@ -83,8 +89,12 @@ def read_contents(path: Path) -> Contents:
         raise UnreadableImage("read", f"cannot read the file: {error.strerror or error}") from error
 
 
-def decode(contents: Contents) -> Image.Image:
-    """A fully decoded picture, or UnreadableImage saying why not."""
+def decode(contents: Contents, least: int | None = None) -> tuple[Image.Image, tuple[int, int]]:
+    """The decoded picture and its full size, or UnreadableImage saying why not.
+
+    With `least`, a JPEG is decoded at 1/8, 1/4 or 1/2 scale (libjpeg's own
+    scaled decoding, a fraction of the work), leaving its short side >= `least`.
+    """
     if not contents.size:
         raise UnreadableImage("decode", "the file is empty")
     source = contents.source
@@ -92,6 +102,9 @@ def decode(contents: Contents) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
+            full_size = img.size
+            if least and img.format == "JPEG":
+                img.draft(img.mode, (least, least))
             img.load()
     except BOMB_ERRORS as error:
         raise UnreadableImage(
@@ -101,18 +114,46 @@ def decode(contents: Contents) -> Image.Image:
         raise UnreadableImage("decode", "not a picture Pillow can read") from None
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise UnreadableImage("decode", f"broken picture: {error}") from error
-    return img
+    return img, full_size
 
 
-def describe(img: Image.Image, band_extrema: tuple) -> dict[str, object]:
-    """The prototype's metadata: format, mode, bands, extrema and XMP."""
+def reduction(width: int, height: int, least: int) -> int:
+    """The largest of 8, 4, 2 and 1 that leaves both sides >= `least` (the
+    factor Pillow's JPEG `draft` picks for a request of least x least)."""
+    fits = min(width // least, height // least)
+    return next(scale for scale in (8, 4, 2, 1) if fits >= scale or scale == 1)
+
+
+def reduced_copy(img: Image.Image, full_size: tuple[int, int], least: int | None) -> Image.Image:
+    """The pixels to hash and thumbnail: `img` box-reduced by the factor a
+    JPEG's scaled decode would have used; `img` itself if it was decoded at
+    a reduced scale already, or its mode is one Pillow's reduce() refuses."""
+    if not least or img.size != full_size or img.mode not in REDUCIBLE_MODES:
+        return img
+    scale = reduction(*full_size, least)
+    return img.reduce(scale) if scale > 1 else img
+
+
+def read_xmp(img: Image.Image) -> object:
+    """The picture's XMP as Pillow reads it; {"unreadable": why} when malformed."""
+    packet = img.info.get("xmp")
+    if isinstance(packet, str):  # a PNG text chunk named "xmp": Pillow expects bytes
+        img.info["xmp"] = packet.encode()
     try:
-        xmp: object = img.getxmp()
+        return img.getxmp()
     except (ValueError, SyntaxError) as error:  # malformed XMP packet
-        xmp = {"unreadable": str(error)}
+        return {"unreadable": str(error)}
+
+
+def describe(
+    img: Image.Image, band_extrema: tuple, full_size: tuple[int, int] | None = None
+) -> dict[str, object]:
+    """The prototype's metadata: format, mode, bands, extrema and XMP;
+    `full_size` when `img` was decoded at a reduced scale."""
+    xmp = read_xmp(img)
     return {
-        "width": img.width,
-        "height": img.height,
+        "width": (full_size or img.size)[0],
+        "height": (full_size or img.size)[1],
         "format": img.format,
         "format_description": img.format_description,
         "mode": img.mode,
@@ -135,8 +176,9 @@ def pillow_extrema(img: Image.Image) -> tuple:
     return bands[0] if len(bands) == 1 else tuple(bands)
 
 
-def analyse_file(path: Path, relative: str, size: int) -> Analysis | Failure:
-    """Hash, describe and thumbnail one file; a Failure instead of raising."""
+def analyse_file(path: Path, relative: str, size: int, mode: str = "exact") -> Analysis | Failure:
+    """Hash, describe and thumbnail one file; a Failure instead of raising.
+    `mode`: "exact" (imagehash's hashes) or "fast" (see FAST_SIDE)."""
     contents: Contents | None = None
     # Imported here: a run with nothing to read never loads numba.
     from .pixels import keep_pictures_in_one_block
@@ -144,8 +186,9 @@ def analyse_file(path: Path, relative: str, size: int) -> Analysis | Failure:
     keep_pictures_in_one_block()
     try:
         contents = read_contents(path)
-        img = decode(contents)
-        return analyse_image(img, contents, relative, size)
+        least = max(FAST_SIDE, size) if mode == "fast" else None
+        img, full_size = decode(contents, least)
+        return analyse_image(img, contents, relative, size, full_size, least)
     except UnreadableImage as error:
         return failure(error.stage, error.message, contents)
     except Exception as error:  # noqa: BLE001 - recorded, never fatal to the run
@@ -159,18 +202,29 @@ def failure(stage: str, message: str, contents: Contents | None) -> Failure:
     return Failure(stage, message, contents.size, contents.sha256)
 
 
-def analyse_image(img: Image.Image, contents: Contents, relative: str, size: int) -> Analysis:
-    """The Analysis of an already decoded picture."""
+def analyse_image(
+    img: Image.Image,
+    contents: Contents,
+    relative: str,
+    size: int,
+    full_size: tuple[int, int] | None = None,
+    least: int | None = None,
+) -> Analysis:
+    """The Analysis of an already decoded picture. Fast mode: `full_size` is
+    its size before a scaled decode, and a picture decoded at full size is
+    box-reduced to a short side of at least `least` before any pixel work."""
     from .pixels import survey
 
+    pixels = reduced_copy(img, full_size or img.size, least)
     # One pass over the pixels for the extrema and the thumbnail's first step.
-    found = survey(img, thumbnail_box(img.width, img.height, size))
-    meta = describe(img, found.extrema if found else pillow_extrema(img))
+    found = survey(pixels, thumbnail_box(pixels.width, pixels.height, size))
+    meta = describe(img, found.extrema if found else pillow_extrema(pixels), full_size)
     reduced = (found.reduced, found.factors) if found and found.reduced else None
+    orientation = img.getexif().get(0x0112, 1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # palette-transparency notes and the like
-        hashes = hash_image(img)
-        thumb = make_thumbnail(img, size, reduced)
+        hashes = hash_image(pixels)
+        thumb = make_thumbnail(pixels, size, reduced, orientation)
     png = encode_png(thumb, text_chunks(relative, meta, hashes))
     image = image_row(meta, hashes, (thumb.width, thumb.height))
     return Analysis(

@@ -172,8 +172,36 @@ def progress_bar(
 @neighbours_option
 @rule_option
 @crops_option
+@click.option(
+    "--fast/--exact",
+    default=None,
+    help="Fast: decode pictures at 1/2 to 1/8 scale before hashing (several times faster"
+    " on big photos; hashes close to, not equal to, imagehash's). Exact: imagehash's"
+    " whash bit for bit. A database keeps the mode of its first ingest"
+    " [default: the database's mode, exact for a new one]",
+)
+@click.option(
+    "--dask",
+    metavar="ADDRESS",
+    help="Read the pictures on a Dask cluster: its scheduler (tcp://host:8786), or"
+    " 'local' for a cluster of --workers processes here. Workers read files by path,"
+    " so they must see SOURCE at the same path. Needs: pip install"
+    " 'datasette-cattags[dask]'",
+)
 def ingest(
-    source, database, thumbs, size, workers, neighbours, rule, crops, commit_every, strict, silent
+    source,
+    database,
+    thumbs,
+    size,
+    workers,
+    neighbours,
+    rule,
+    crops,
+    fast,
+    dask,
+    commit_every,
+    strict,
+    silent,
 ):
     """Hash, thumbnail and tag every picture under SOURCE.
 
@@ -203,6 +231,8 @@ def ingest(
             neighbours=neighbours,
             rule=rule,
             crops=crops,
+            mode=None if fast is None else ("fast" if fast else "exact"),
+            dask=dask,
         )
     click.echo(summary.line())
     if summary.nearby:

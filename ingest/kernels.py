@@ -7,8 +7,8 @@ Every kernel works on uint64 codes and releases the GIL, so the callers in
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, types
-from numba.extending import intrinsic
+
+from .jit import intrinsic, njit, types
 
 CHUNKS = 4  # 64-bit codes in 4 substrings of 16 bits: best at 100k to 1M codes
 CHUNK_BITS = 16

@@ -77,6 +77,8 @@ def save_nearby(
     asked = {"neighbours": str(k), "rule": str(parsed), "crops": str(int(crops))}
     if any(settings.get(key) != value for key, value in asked.items()):
         full = True  # a different question: nothing stored can be reused
+    if not full and not waiting(db, k):
+        return stored_summary(db)  # nothing new: what is stored stands
     workers = workers or default_workers()
     codes = load_codes(db)
     ids = codes.ids
@@ -111,6 +113,33 @@ def save_nearby(
         ).fetchone()[0]
         save_settings(db, asked)
     return summary
+
+
+def waiting(db: Database, k: int) -> int:
+    """How many pictures lack a full list of neighbours (new ones, say)."""
+    images = db["images"].count
+    width = min(k, images - 1)
+    if images < 2:
+        return 0
+    listed = db.execute(
+        "SELECT count(*) FROM (SELECT image_id FROM neighbours"
+        " GROUP BY image_id HAVING count(*) >= ?)",
+        [width],
+    ).fetchone()[0]
+    return images - listed
+
+
+def stored_summary(db: Database) -> NearbySummary:
+    """The summary of a run that found nothing to do."""
+    return NearbySummary(
+        images=db["images"].count,
+        near_duplicates=db.execute(
+            "SELECT count(*) FROM pairs WHERE near_duplicate = 1"
+        ).fetchone()[0],
+        clusters=db.execute(
+            "SELECT count(DISTINCT cluster) FROM images WHERE cluster IS NOT NULL"
+        ).fetchone()[0],
+    )
 
 
 # -- nearest neighbours -----------------------------------------------------

@@ -8,7 +8,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -28,26 +28,57 @@ def default_workers() -> int:
 
 
 def iter_map(
-    fn: Callable[[T], R], items: Iterable[T], workers: int, chunk: int = CHUNK
+    fn: Callable[[T], R],
+    items: Iterable[T],
+    workers: int,
+    chunk: int = CHUNK,
+    executor: Executor | None = None,
+    lost: Callable[[T, Exception], R] | None = None,
 ) -> Iterator[tuple[T, R]]:
-    """Yield (item, fn(item)) in input order, using `workers` processes."""
-    if workers <= 1:
+    """Yield (item, fn(item)) in input order, using `workers` processes, or
+    `executor` (a cluster's) running `workers` tasks at once. `lost(item,
+    error)` stands in for the results of a task the executor could not run
+    (a worker gone for good); without it, the error is raised."""
+    if workers <= 1 and executor is None:
         for item in items:
             yield item, fn(item)
         return
-    window = workers * IN_FLIGHT_PER_WORKER
-    pending: deque[tuple[list[T], Future[list[R]]]] = deque()
+    if executor is not None:
+        yield from _ordered(executor, fn, items, chunk, workers, lost)
+        return
     with ProcessPoolExecutor(
         max_workers=workers, initializer=exit_with_parent, initargs=(os.getpid(),)
     ) as pool:
-        for batch in batched(items, chunk):
-            pending.append((batch, pool.submit(_map_list, fn, batch)))
-            if len(pending) >= window:
-                batch, future = pending.popleft()
-                yield from zip(batch, future.result(), strict=True)
-        while pending:
-            batch, future = pending.popleft()
-            yield from zip(batch, future.result(), strict=True)
+        yield from _ordered(pool, fn, items, chunk, workers, lost)
+
+
+def _ordered(
+    pool: Executor,
+    fn: Callable[[T], R],
+    items: Iterable[T],
+    chunk: int,
+    workers: int,
+    lost: Callable[[T, Exception], R] | None,
+) -> Iterator[tuple[T, R]]:
+    """iter_map's loop on a pool: batches submitted, results in order."""
+    window = workers * IN_FLIGHT_PER_WORKER
+    pending: deque[tuple[list[T], Future[list[R]]]] = deque()
+
+    def results(batch: list[T], future: Future[list[R]]) -> Iterator[tuple[T, R]]:
+        try:
+            done = future.result()
+        except Exception as error:  # noqa: BLE001 - handed to `lost`, or raised
+            if lost is None:
+                raise
+            done = [lost(item, error) for item in batch]
+        return zip(batch, done, strict=True)
+
+    for batch in batched(items, chunk):
+        pending.append((batch, pool.submit(_map_list, fn, batch)))
+        if len(pending) >= window:
+            yield from results(*pending.popleft())
+    while pending:
+        yield from results(*pending.popleft())
 
 
 def exit_with_parent(parent: int) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path, PurePosixPath
 
 from sqlite_utils import Database
 
-from .analyse import Analysis, Failure, analyse_file
+from .analyse import HASH_MODES, Analysis, Failure, analyse_file
 from .errors import CattagsError, NoPictures
 from .matching import parse_rule
 from .nearby import NearbySummary, save_nearby
@@ -119,17 +119,29 @@ def ingest(
     neighbours: int | None = None,
     rule: str | None = None,
     crops: bool | None = None,
+    mode: str | None = None,
+    dask: str | None = None,
 ) -> IngestSummary:
     """Hash, thumbnail and tag every picture under `source`, then store who is
-    near whom (new pictures against all); return the summary."""
+    near whom (new pictures against all); return the summary.
+
+    `mode`: "exact" (imagehash's hashes, bit for bit) or "fast" (pictures
+    decoded at a reduced scale first); None keeps the database's mode.
+    `dask`: read the pictures on the Dask scheduler at this address, or on a
+    local cluster of `workers` processes for "local"."""
     where = resolve_locations(source, database, thumbs)
     if rule is not None:
         parse_rule(rule)  # a bad rule is refused before any work
+    if dask is not None:
+        from .cluster import require_dask
+
+        require_dask()
     kind = check_database(where.database, new_ok=True)
     if kind != "cattags" and not has_pictures(where):
         raise NoPictures(f"no pictures found under {where.source}: nothing was written")
     with only_writer(where.database, "cattags ingest"), opened(where.database) as db:
-        summary = _ingest(db, where, thumbs, size, workers, on_progress, commit_every)
+        reading = Reading(size, mode, workers or default_workers(), dask)
+        summary = _ingest(db, where, thumbs, reading, on_progress, commit_every)
         summary.nearby = save_nearby(db, neighbours, rule, workers=workers, crops=crops)
     return summary
 
@@ -144,17 +156,17 @@ def _ingest(
     db: Database,
     where: Locations,
     thumbs: Path | str | None,
-    size: int | None,
-    workers: int | None,
+    reading: Reading,
     on_progress: Callable[[int], None] | None,
     commit_every: int,
 ) -> IngestSummary:
     stored = read_settings(db)
+    mode = hash_mode(db, stored, reading.mode)
     if thumbs is None and "thumbs_root" in stored:
         where = Locations(
             where.source, where.database, path_from_setting(where.database, stored["thumbs_root"])
         )
-    size = size or int(stored.get("thumb_size", DEFAULT_SIZE))
+    size = reading.size or int(stored.get("thumb_size", DEFAULT_SIZE))
     save_settings(
         db,
         {
@@ -163,28 +175,73 @@ def _ingest(
             "thumb_size": size,
             "hash_algorithm": "whash",
             "hash_size": 8,
+            "hash_mode": mode,
         },
     )
     where.thumbs.mkdir(parents=True, exist_ok=True)
     sweep_temp_files(where.thumbs)
     run = Run(db, where, on_progress or (lambda n: None), commit_every)
     scan = iter_source_files(where.source, where.excluded())
-    analyse = functools.partial(_analyse, size=size)
+    analyse = functools.partial(_analyse, size=size, mode=mode)
     todo = run.to_analyse(scan)
     first = next(todo, None)
     if first is None:
         return run.finish()  # nothing to read: no compiled loops, no processes
+    files = itertools.chain([first], todo)
+    if reading.dask:
+        from .cluster import dask_pool
+
+        with dask_pool(reading.dask, reading.workers) as pool:
+            mapped = iter_map(analyse, files, pool.workers, executor=pool.executor, lost=lost)
+            for file, result in mapped:
+                run.save(file, result)
+        return run.finish()
     from .pixels import warm_up
 
     warm_up()  # before the workers fork, so that they start warm
-    files = itertools.chain([first], todo)
-    for file, result in iter_map(analyse, files, workers or default_workers()):
+    for file, result in iter_map(analyse, files, reading.workers):
         run.save(file, result)
     return run.finish()
 
 
-def _analyse(file: SourceFile, size: int) -> Analysis | Failure:
-    return analyse_file(file.path, file.relative, size)
+@dataclass(frozen=True)
+class Reading:
+    """How a run reads pictures: thumbnail size and hash mode (None: the
+    database's), and on how many processes, or on which Dask scheduler."""
+
+    size: int | None
+    mode: str | None
+    workers: int
+    dask: str | None = None
+
+
+def lost(file: SourceFile, error: Exception) -> Failure:
+    """The Failure of a file whose task the cluster gave up on."""
+    return Failure("analyse", f"the cluster could not read it ({type(error).__name__}: {error})")
+
+
+def hash_mode(db: Database, stored: dict[str, str], asked: str | None) -> str:
+    """The mode this run hashes in: every picture of a database is hashed one
+    way, so asking for the other mode on a database with pictures is refused
+    (a database from before modes existed is exact)."""
+    if asked is not None and asked not in HASH_MODES:
+        raise CattagsError(f"unknown hash mode {asked!r}: use one of {', '.join(HASH_MODES)}")
+    has_images = db["images"].count > 0
+    current = stored.get("hash_mode") or ("exact" if has_images else None)
+    if asked is None or current is None or not has_images:
+        return asked or current or "exact"
+    if asked != current:
+        switch = "--fast" if current == "fast" else "--exact (or no --fast)"
+        raise CattagsError(
+            f"this database's pictures were hashed in {current} mode, and one database"
+            f" never mixes {current} and {asked} hashes: run again with {switch},"
+            " or ingest into a new database with --db"
+        )
+    return asked
+
+
+def _analyse(file: SourceFile, size: int, mode: str) -> Analysis | Failure:
+    return analyse_file(file.path, file.relative, size, mode)
 
 
 class Run:

@@ -16,9 +16,9 @@ import ctypes
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 from PIL import Image
 
+from .jit import njit
 from .thumbnails import REDUCING_GAP
 
 # Where each band lives in Pillow's storage, for the modes read here.

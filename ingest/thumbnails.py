@@ -87,8 +87,10 @@ def make_thumbnail(
     img: Image.Image,
     size: int = DEFAULT_SIZE,
     reduced: tuple[Image.Image, tuple[int, int]] | None = None,
+    orientation: int | None = None,
 ) -> Image.Image:
-    """A thumbnail of `img`, longest side <= size, turned upright by its EXIF.
+    """A thumbnail of `img`, longest side <= size, turned upright by its EXIF
+    (or by `orientation`, the EXIF value of the file `img` was made from).
 
     `reduced`: the picture already shrunk by whole factors (x, y) with a box
     filter, the first of the two steps Pillow takes with a reducing gap."""
@@ -102,7 +104,8 @@ def make_thumbnail(
         thumb = source.resize(box, Image.Resampling.LANCZOS, reducing_gap=REDUCING_GAP)
     if thumb.mode in SMALL_CONVERT_MODES:
         thumb = thumb.convert("RGB")
-    orientation = img.getexif().get(0x0112, 1)
+    if orientation is None:
+        orientation = img.getexif().get(0x0112, 1)
     for transpose in ORIENTATION.get(orientation, []):
         thumb = thumb.transpose(transpose)
     return thumb

@@ -152,6 +152,30 @@ def test_strict_run_without_errors_exits_zero(tmp_path):
     assert "1 files (0 unchanged), 1 images (1 new), 1 tags, 0 errors" in result.output
 
 
+def test_pngs_with_a_text_chunk_named_xmp_are_ingested(tmp_path):
+    """Thumbnails of an earlier run (they carry our "xmp" text chunk) or any
+    PNG with such a chunk: Pillow's getxmp() expects bytes there."""
+    from PIL.PngImagePlugin import PngInfo
+
+    source = tmp_path / "src"
+    source.mkdir()
+    for name, text in (
+        ("ours.png", "null"),
+        ("packet.png", '<x:xmpmeta xmlns:x="adobe:ns:meta/"/>'),
+    ):
+        info = PngInfo()
+        info.add_text("xmp", text)
+        size = (40, 30) if name == "ours.png" else (30, 40)
+        Image.new("RGB", size, (200, 90, 30)).save(source / name, pnginfo=info)
+    summary = ingest(source, tmp_path / "db.db", tmp_path / "thumbs", workers=1)
+    assert summary.errors == 0 and summary.new_images == 2
+    xmp = dict(rows(tmp_path / "db.db", "select size, xmp from images"))
+    assert sorted(xmp.values()) == [
+        '{"unreadable": "syntax error: line 1, column 0"}',
+        '{"xmpmeta": null}',
+    ]
+
+
 def test_names_that_are_not_utf8_are_ingested_and_stored_reversibly(tmp_path):
     root = tmp_path / "latin"
     root.mkdir()

@@ -12,8 +12,9 @@ from click.testing import CliRunner
 from ingest.cli import cli
 
 README = (Path(__file__).parent.parent / "README.md").read_text()
-# Examples that reach a network or another machine, and so are not run here.
-NOT_RUN = ("cattags fetch https://", "cattags fetch --from-file", "--thumbs ~/")
+# Examples that need the network, a home folder or a Dask scheduler (tests/test_dask.py
+# runs one), and so are not run here.
+NOT_RUN = ("cattags fetch https://", "cattags fetch --from-file", "--thumbs ~/", "--dask tcp://")
 
 
 def examples() -> list[str]:
