@@ -50,9 +50,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageEnhance
 
-from ingest.analyse import FAST_SIDE, HASH_MODES, Contents, decode, reduced_copy
+from ingest.analyse import FAST_SIDE, Contents, decode, reduced_copy
 from ingest.hashing import TURNS, VARIANT_HASHES, VARIANT_NAMES, hash_image, unpack_variants
 from ingest.matching import HASHES, Codes, find_duplicates, parse_rule
+from ingest.pipeline import HASH_MODES
 
 KINDS = ("plain", "crop 5%", "mirror", "turn 90")
 TILES = 3  # a 3x3 grid of tiles from each photograph

@@ -20,6 +20,8 @@ start, imports, pool start-up and exit included):
   floor-process   a script that does the floor's work and exits
   ingest-process  `python -m ingest ingest SOURCE` into a fresh database
   rerun-process   the same again, nothing changed
+  empty-process   `python -m ingest ingest` on an empty folder (it says there
+                  are no pictures and exits)
   fast-process    `python -m ingest ingest SOURCE --fast` into a fresh database
   dask-process    `python -m ingest ingest SOURCE --dask local` (a local Dask
                   cluster of one process a core; skipped without distributed)
@@ -159,8 +161,13 @@ def on_every_core(fn, files: list[Path], workers: int) -> None:
             pass
 
 
-def run_process(*command: object) -> None:
-    subprocess.run([sys.executable, *map(str, command)], check=True, stdout=subprocess.DEVNULL)
+def run_process(*command: object, check: bool = True) -> None:
+    subprocess.run(
+        [sys.executable, *map(str, command)],
+        check=check,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL if not check else None,
+    )
 
 
 def whole_processes(root: Path, results: dict[str, list[float]]) -> None:
@@ -171,6 +178,9 @@ def whole_processes(root: Path, results: dict[str, list[float]]) -> None:
         where = ("-m", "ingest", "ingest", root, "--db", db, "--thumbs", thumbs, "-s")
         results["ingest-process"].append(timed("ingest-process", run_process, *where))
         results["rerun-process"].append(timed("rerun-process", run_process, *where))
+        (Path(scratch) / "empty").mkdir()
+        empty = ("-m", "ingest", "ingest", Path(scratch) / "empty", "-s")
+        results["empty-process"].append(timed("empty-process", run_process, *empty, check=False))
     for step, option in (("fast-process", "--fast"), ("dask-process", "--dask=local")):
         if step not in results:
             continue
@@ -202,7 +212,8 @@ def main() -> None:
     )
 
     steps = ["baseline", "decode", "floor", "ingest", "rerun", "fast"]
-    steps += ["floor-process", "ingest-process", "rerun-process", "fast-process"]
+    steps += ["floor-process", "ingest-process", "rerun-process", "empty-process"]
+    steps.append("fast-process")
     if importlib.util.find_spec("distributed"):
         steps.append("dask-process")
     if args.no_baseline:
@@ -263,7 +274,8 @@ def main() -> None:
     print(
         f"as processes:       ingest {t['ingest-process'] / t['floor-process']:.2f}x the floor"
         f" (same-round ratios {', '.join(f'{r:.2f}' for r in paired)});"
-        f" an unchanged re-run takes {t['rerun-process']:.2f} s"
+        f" an unchanged re-run takes {t['rerun-process']:.2f} s, an empty folder"
+        f" {t['empty-process']:.2f} s (target < 0.3 s)"
     )
     if "baseline" in t:
         print(f"best possible vs baseline: {t['baseline'] / t['floor']:.2f}x (baseline / floor)")

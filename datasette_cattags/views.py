@@ -63,7 +63,9 @@ async def lookup_original(datasette, library: Library, image_id: str) -> Origina
         return None
     db = datasette.get_database(library.database)
     return await db.execute_fn(
-        lambda conn: find_original(Database(conn), image_id, MAX_ORIGINAL_BYTES)
+        lambda conn: find_original(
+            Database(conn, execute_plugins=False), image_id, MAX_ORIGINAL_BYTES
+        )
     )
 
 
@@ -163,7 +165,9 @@ async def write(datasette, request, form, library: Library, change):
     Outcome, None), or (None, the answer its error maps to)."""
     db = datasette.get_database(library.database)
     try:
-        done = await db.execute_write_fn(lambda conn: change(Database(conn)), block=True)
+        done = await db.execute_write_fn(
+            lambda conn: change(Database(conn, execute_plugins=False)), block=True
+        )
     except FolderOutsideRoot as error:
         return None, answer(datasette, request, form, 400, f"Invalid folder: {error}")
     except UnknownPicture as error:
@@ -254,7 +258,7 @@ async def duplicates_view(request, datasette):
     if refusal:
         return refusal
     db = datasette.get_database(library.database)
-    groups = await db.execute_fn(lambda conn: list_groups(Database(conn)))
+    groups = await db.execute_fn(lambda conn: list_groups(Database(conn, execute_plugins=False)))
     allowed = await can_move(datasette, request.actor, library.database)
     database = library.database
     shown = groups[:GROUPS_SHOWN]

@@ -30,7 +30,6 @@ CHUNK_BYTES = 1024 * 1024  # read size for the checksum of a large file
 # largest of 8, 4 or 2 that leaves its short side at least this many pixels,
 # before it is hashed and thumbnailed. Its hashes are then not imagehash's.
 FAST_SIDE = 256
-HASH_MODES = ("exact", "fast")
 REDUCIBLE_MODES = {"L", "LA", "RGB", "RGBA", "RGBX", "CMYK"}
 
 
@@ -44,6 +43,7 @@ class Analysis:
     png: bytes
     png_sha256: str
     variants: bytes  # packed hashes of the picture's variants (hashing.VARIANT_NAMES)
+    failed = False
 
 
 @dataclass
@@ -54,6 +54,7 @@ class Failure:
     error: str
     bytes: int | None = None
     sha256: str | None = None
+    failed = True
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,10 @@ def dask_pool(address: str, workers: int) -> Iterator[DaskPool]:
     try:
         if address == LOCAL:
             cluster = LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",  # any free port
             )
             client = Client(cluster)
         else:

@@ -8,7 +8,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -46,6 +46,8 @@ def iter_map(
     if executor is not None:
         yield from _ordered(executor, fn, items, chunk, workers, lost)
         return
+    from concurrent.futures import ProcessPoolExecutor  # loads multiprocessing: only here
+
     with ProcessPoolExecutor(
         max_workers=workers, initializer=exit_with_parent, initargs=(os.getpid(),)
     ) as pool:

@@ -8,14 +8,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
 
-from .analyse import HASH_MODES, Analysis, Failure, analyse_file
 from .errors import CattagsError, NoPictures
 from .matching import parse_rule
-from .nearby import NearbySummary, save_nearby
-from .parallel import default_workers, iter_map
+from .parallel import default_workers
 from .rows import insert_image, save_variants, write_back_thumbnail
 from .scanning import ScanItem, ScanProblem, Skipped, SourceFile, iter_source_files
 from .store import (
@@ -39,6 +38,11 @@ from .thumbnails import (
     write_atomically,
 )
 
+if TYPE_CHECKING:  # imported where used: a run with nothing to read never loads them
+    from .analyse import Analysis, Failure
+    from .nearby import NearbySummary
+
+HASH_MODES = ("exact", "fast")  # imagehash's hashes, or hashes of a reduced decode
 LOOKUP_BATCH = 500  # scanned files checked against the database per query
 COMMIT_EVERY = 200  # analysed files per transaction
 COMMIT_SECONDS = 2.0  # ...or this long, whichever comes first
@@ -142,6 +146,8 @@ def ingest(
     with only_writer(where.database, "cattags ingest"), opened(where.database) as db:
         reading = Reading(size, mode, workers or default_workers(), dask)
         summary = _ingest(db, where, thumbs, reading, on_progress, commit_every)
+        from .nearby import save_nearby
+
         summary.nearby = save_nearby(db, neighbours, rule, workers=workers, crops=crops)
     return summary
 
@@ -187,6 +193,8 @@ def _ingest(
     first = next(todo, None)
     if first is None:
         return run.finish()  # nothing to read: no compiled loops, no processes
+    from .parallel import iter_map
+
     files = itertools.chain([first], todo)
     if reading.dask:
         from .cluster import dask_pool
@@ -217,6 +225,8 @@ class Reading:
 
 def lost(file: SourceFile, error: Exception) -> Failure:
     """The Failure of a file whose task the cluster gave up on."""
+    from .analyse import Failure
+
     return Failure("analyse", f"the cluster could not read it ({type(error).__name__}: {error})")
 
 
@@ -241,6 +251,8 @@ def hash_mode(db: Database, stored: dict[str, str], asked: str | None) -> str:
 
 
 def _analyse(file: SourceFile, size: int, mode: str) -> Analysis | Failure:
+    from .analyse import analyse_file
+
     return analyse_file(file.path, file.relative, size, mode)
 
 
@@ -320,7 +332,7 @@ class Run:
     def save(self, file: SourceFile, result: Analysis | Failure) -> None:
         """Store one analysed file; commit every so often."""
         clear_errors(self.db, file.relative)
-        if isinstance(result, Failure):
+        if result.failed:
             save_error(self.db, file.relative, result.stage, result.error)
             self.summary.errors += 1
             self._save_file_row(file, None, result.bytes, result.sha256)

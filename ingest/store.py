@@ -96,7 +96,7 @@ def open_database(path: Path | str) -> Database:
     """A migrated database in WAL mode with hamming() registered."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    db = Database(path)
+    db = Database(path, execute_plugins=False)  # no sqlite-utils plugins on our connection
     db.enable_wal()
     db.conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL: no corruption
     db.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")  # wait for Datasette's writes

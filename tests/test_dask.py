@@ -45,7 +45,7 @@ def local_run(demo_pictures, tmp_path_factory) -> dict[str, list]:
 def cluster():
     """A local cluster of two single-threaded worker processes."""
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as running:
         yield running
 
@@ -132,7 +132,7 @@ def test_a_file_a_worker_cannot_read_is_recorded_and_the_rest_are_kept(demo_pict
 
 def cannot_read_one(cats: Path, secret: Path, tmp_path: Path) -> None:
     with distributed.LocalCluster(
-        n_workers=0, scheduler_port=0, dashboard_address=None, processes=True
+        n_workers=0, scheduler_port=0, dashboard_address=":0", processes=True
     ) as scheduler:
         worker = subprocess.Popen(
             [*as_nobody(), sys.executable, "-m", "distributed.cli.dask_worker"]

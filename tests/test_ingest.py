@@ -222,3 +222,11 @@ def test_an_unchanged_run_loads_no_compiled_code(cats):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     unchanged, files, numba = out.stdout.split()
     assert unchanged == files and numba == "False"
+
+
+def test_the_written_out_picture_suffixes_are_what_pillow_opens():
+    """If this fails after a Pillow upgrade, copy the new list into
+    ingest/scanning.py: PICTURE_SUFFIXES."""
+    from ingest.scanning import PICTURE_SUFFIXES, picture_suffixes
+
+    assert PICTURE_SUFFIXES == picture_suffixes(), sorted(picture_suffixes())

@@ -303,3 +303,24 @@ def test_a_decision_about_unknown_pictures_is_a_clean_error(cats):
     )
     assert result.exit_code == 1 and "no such picture: 10x10_0123456789abcdef" in result.output
     assert rows(db, "select count(*) from decisions") == [(0,)]
+
+
+def test_a_run_with_nothing_new_rewrites_no_pair_or_group(cats):
+    first = ingest(cats, workers=1)
+    db = cats / "cats.db"
+    with sqlite3.connect(db) as conn:
+        conn.executescript(
+            "CREATE TABLE written (what TEXT);"
+            "CREATE TRIGGER cluster_written AFTER UPDATE OF cluster ON images"
+            " BEGIN INSERT INTO written VALUES ('cluster'); END;"
+            "CREATE TRIGGER pair_written AFTER INSERT ON pairs"
+            " BEGIN INSERT INTO written VALUES ('pair'); END;"
+        )
+    again = ingest(cats, workers=1)
+    assert rows(db, "select what from written") == []
+    assert again.nearby.line() == first.nearby.line().replace("all", "0 new")
+    # ...and a new picture still reaches the groups.
+    source = next(p for p in sorted(cats.rglob("*.png")) if "thumbs" not in p.parts)
+    Image.open(source).transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(cats / "mirrored.png")
+    ingest(cats, workers=1)
+    assert rows(db, "select count(*) from written where what = 'pair'")[0][0] > 0
