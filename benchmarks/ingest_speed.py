@@ -72,7 +72,7 @@ DATA = Path(__file__).parent / "data"
 
 def make_corpus(count: int, seed: int = 1, megapixels: float | None = None) -> Path:
     """Photo-shaped JPEGs, generated once and cached."""
-    root = DATA / f"photos-{count}-{seed}" + (f"-{megapixels:g}mp" if megapixels else "")
+    root = DATA / (f"photos-{count}-{seed}" + (f"-{megapixels:g}mp" if megapixels else ""))
     if (root / ".complete").exists():
         return root
     shutil.rmtree(root, ignore_errors=True)
