@@ -6,6 +6,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -160,3 +161,36 @@ def test_an_unreachable_scheduler_is_a_clear_error(cats):
     result = CliRunner().invoke(cli, ["ingest", str(cats), "-s", "--dask", "tcp://127.0.0.1:9"])
     assert result.exit_code == 1
     assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in result.output
+
+
+@pytest.mark.skipif(not can_hide_folders(), reason="needs root and unshare")
+def test_a_read_only_install_compiles_into_a_private_cache(tmp_path):
+    """A worker whose installed code and home folder are read-only (a shared
+    install, a container's user): numba cannot cache beside the code or in
+    ~/.cache, so it caches under the temporary folder and still compiles."""
+    import ingest
+
+    package, home = Path(ingest.__file__).parent, tmp_path / "home"
+    home.mkdir()
+    read_only = (
+        'for f in "$1" "$2"; do mount --bind "$f" "$f" && mount -o remount,bind,ro "$f"; done'
+    )
+    script = (
+        "import os, ingest.jit\n"
+        "print(os.environ['NUMBA_CACHE_DIR'])\n"
+        "from ingest.pixels import warm_up\n"
+        "warm_up()\n"
+    )
+    env = {key: value for key, value in os.environ.items() if "CACHE" not in key}
+    done = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "sh", "-c"]
+        + [f'{read_only} && shift 2 && exec "$@"', "worker", str(package), str(home)]
+        + [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**env, "HOME": str(home)},
+    )
+    assert done.returncode == 0, done.stderr
+    folder = Path(done.stdout.strip())
+    assert folder.parent == Path(tempfile.gettempdir()) and folder.name.startswith("cattags-numba-")
+    assert any(folder.rglob("*.nbi"))  # numba's cache index files
