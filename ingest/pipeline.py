@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -207,6 +208,10 @@ def _ingest(
     from .pixels import warm_up
 
     warm_up()  # before the workers fork, so that they start warm
+    # What exists now (modules, compiled code) lives until the end: the
+    # collector stops walking it, here and in the forked workers, which then
+    # also exit sooner.
+    gc.freeze()
     for file, result in iter_map(analyse, files, reading.workers):
         run.save(file, result)
     return run.finish()
