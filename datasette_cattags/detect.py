@@ -33,6 +33,7 @@ class Library:
     thumbs_root: Path | None  # None: not configured, or not present on this machine
     mutable: bool
     thumb_size: int = DEFAULT_SIZE  # longest side of its thumbnails, px (from settings)
+    hash_mode: str = "exact"  # "fast": hashed from pictures decoded at a reduced scale
 
     @property
     def can_write(self) -> bool:
@@ -56,7 +57,13 @@ async def find_library(datasette, database: str) -> Library | None:
     if root is not None and not root.is_dir():
         root = None
     size = settings.get("thumb_size", "")
-    return Library(database, root, db.is_mutable, int(size) if size.isdigit() else DEFAULT_SIZE)
+    return Library(
+        database,
+        root,
+        db.is_mutable,
+        int(size) if size.isdigit() else DEFAULT_SIZE,
+        settings.get("hash_mode") or "exact",
+    )
 
 
 def plugin_settings(datasette, database: str | None) -> dict:

@@ -55,6 +55,7 @@ async def _context(datasette, request, database, table, view_name):
         "table_url": table_url,
         "row_prefix": table_url + "/",
         "thumb_size": library.thumb_size,
+        "fast_hashes": library.hash_mode == "fast",
         "zooms": ZOOMS,
         "zoom": DEFAULT_ZOOM,
     }
@@ -152,7 +153,18 @@ async def picture_details(datasette, library: Library, image_id: str) -> dict | 
         "group_url": datasette.urls.table(database, "images") + f"?cluster={image['cluster']}",
         "review_url": datasette.urls.path(f"/{database}/-/cattags/duplicates")
         + f"#group-{image['cluster']}",
+        "fast_scale": fast_scale(library, image["width"], image["height"]),
     }
+
+
+def fast_scale(library: Library, width: int | None, height: int | None) -> int:
+    """In a fast-mode database, the factor this picture was reduced by before
+    it was hashed (1: read at full size); 1 in an exact one."""
+    if library.hash_mode != "fast" or not width or not height:
+        return 1
+    from ingest.analyse import FAST_SIDE, reduction
+
+    return reduction(width, height, max(FAST_SIDE, library.thumb_size))
 
 
 def readable_json(text: str | None) -> str:

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from datasette.app import Datasette
 from datasette.plugins import pm
+from PIL import Image
 
 import datasette_cattags
 from ingest.pipeline import ingest
@@ -189,6 +190,32 @@ async def test_row_page_lists_nearest_cats_and_similar_query_works(cats_db):
     similar = await ds.client.get("/cats/similar.json", params={"id": image_id, "_shape": "array"})
     got = similar.json()
     assert [r["whash_distance"] for r in got] == sorted(r["whash_distance"] for r in got)
+
+
+@pytest.mark.asyncio
+async def test_the_picture_page_says_when_hashes_come_from_the_fast_mode(cats, tmp_path):
+    exact = tmp_path / "exact.db"
+    ingest(cats, exact, tmp_path / "exact-thumbs", workers=1)
+    fast = tmp_path / "fast.db"
+    ingest(cats, fast, tmp_path / "fast-thumbs", workers=1, mode="fast")
+    ds = make([exact, fast])
+    for db, expected in ((exact, False), (fast, True)):
+        image_id = rows(db, "select id from images order by width * height limit 1")[0][0]
+        page = await ds.client.get(f"/{db.stem}/images/{image_id}")
+        assert page.status_code == 200
+        assert ("fast mode" in page.text) is expected
+        assert "read at 1/" not in page.text  # small enough to be read at full size
+    # A picture big enough to be read at a reduced scale says by how much.
+    big = tmp_path / "big"
+    big.mkdir()
+    Image.new("RGB", (1100, 800), (40, 90, 200)).save(big / "wide.jpg")
+    ingest(big, fast, tmp_path / "fast-thumbs", workers=1)
+    page = await ds.client.get(
+        "/fast/images/1100x800_"
+        + rows(fast, "select whash from images where size = '1100x800'")[0][0]
+    )
+    assert "fast mode, from the picture read at 1/2 scale" in page.text
+    assert "(of the picture read at 1/2 scale)" in page.text
 
 
 @pytest.mark.asyncio
