@@ -174,6 +174,7 @@ def compare_modes(paths: list[Path], copies: int, megapixels: float, rule) -> No
     print(f"{files:,} JPEG files of {megapixels:g} MP ({len(jobs):,} photographs and copies)\n")
     print("| mode | setting | " + " | ".join(KINDS) + " | CPU ms a file |")
     print("|---|---|" + "---:|" * (len(KINDS) + 1))
+    found: dict[str, dict] = {}
     for mode, lists in tables.items():
         data = {
             "owner": np.array(lists["owner"]),
@@ -181,9 +182,18 @@ def compare_modes(paths: list[Path], copies: int, megapixels: float, rule) -> No
             "plain": np.array(lists["plain"], dtype=np.uint64),
             "variants": np.stack(lists["variants"]),
         }
-        for name, row in recall(data, rule).items():
+        for name, row in recall(data, rule, found.setdefault(mode, {})).items():
             shares = " | ".join(f"{row[k]:.3f}" for k in KINDS)
             print(f"| {mode} | {name} | {shares} | {1000 * seconds[mode] / files:.0f} |")
+    print("\ncopies one mode finds and the other does not (exact only / fast only):")
+    for name, *_ in SETTINGS:
+        exact, fast = found["exact"][name], found["fast"][name]
+        apart = [
+            f"{kind} {len({c for c in exact - fast if c[1] == kind})}"
+            f"/{len({c for c in fast - exact if c[1] == kind})}"
+            for kind in KINDS
+        ]
+        print(f"  {name}: " + ", ".join(apart))
 
 
 def open_picture(path: Path) -> Image.Image:
@@ -262,8 +272,10 @@ def codes_for(data: dict[str, np.ndarray], rows: np.ndarray, variants: bool) -> 
 SETTINGS = (("before", False, False), ("turns", True, False), ("turns + crops", True, True))
 
 
-def recall(data, rule) -> dict[str, dict[str, float]]:
-    """Per setting and kind of copy: the share of copies joined with their original."""
+def recall(data, rule, found_copies: dict | None = None) -> dict[str, dict[str, float]]:
+    """Per setting and kind of copy: the share of copies joined with their
+    original. `found_copies`, when given, receives per setting the set of
+    (photograph, kind) found."""
     owners = np.unique(data["owner"][data["kind"] == "plain"])
     rows = np.flatnonzero(np.isin(data["owner"], owners) & (data["kind"] != "tile"))
     table: dict[str, dict[str, float]] = {}
@@ -276,8 +288,12 @@ def recall(data, rule) -> dict[str, dict[str, float]]:
         table[name] = {}
         for kind in KINDS:
             copies = rows[data["kind"][rows] == kind]
-            hits = sum((original[int(data["owner"][c])], c) in joined for c in copies)
-            table[name][kind] = hits / len(copies)
+            hits = [c for c in copies if (original[int(data["owner"][c])], c) in joined]
+            table[name][kind] = len(hits) / len(copies)
+            if found_copies is not None:
+                found_copies.setdefault(name, set()).update(
+                    (int(data["owner"][c]), kind) for c in hits
+                )
     return table
 
 
