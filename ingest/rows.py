@@ -84,11 +84,21 @@ def insert_image(
     """Store a new picture: its row, its thumbnail's bytes, its variants'
     hashes, its size and folder tags."""
     version = hashlib.sha256(png).hexdigest()
-    db["images"].insert({**row, "folder": folder, "thumbnail": version})
-    db["thumbnails"].insert({"image_id": row["id"], "png": png, "sha256": version}, replace=True)
+    # Plain INSERTs: sqlite-utils' insert() looks the table up and wraps each
+    # row in a savepoint, a third of the main process's time per picture.
+    insert_values(db, "INSERT", "images", {**row, "folder": folder, "thumbnail": version})
+    thumbnail = {"image_id": row["id"], "png": png, "sha256": version}
+    insert_values(db, "INSERT OR REPLACE", "thumbnails", thumbnail)
     save_variants(db, str(row["id"]), variants)
     save_tags(db, str(row["id"]), [str(row["size"])], "size")
     save_tags(db, str(row["id"]), tags_from_path(folder), "folder")
+
+
+def insert_values(db: Database, verb: str, table: str, values: dict[str, object]) -> None:
+    """One row into `table` (columns named by the keys; values SQLite takes)."""
+    columns = ", ".join(f"[{name}]" for name in values)
+    marks = ", ".join("?" * len(values))
+    db.execute(f"{verb} INTO [{table}] ({columns}) VALUES ({marks})", list(values.values()))
 
 
 def save_variants(db: Database, identity: str, variants: bytes) -> None:
