@@ -61,9 +61,14 @@ def dask_pool(address: str, workers: int) -> Iterator[DaskPool]:
             client = Client(cluster)
         else:
             client = Client(address, timeout=CONNECT_SECONDS)
-    except (OSError, TimeoutError) as error:
+    except (OSError, TimeoutError, ValueError) as error:
         if cluster is not None:
             cluster.close()
+        if isinstance(error, ValueError):  # distributed could not read the address
+            raise CattagsError(
+                f"{address!r} is not a Dask scheduler address (write tcp://host:8786,"
+                f" or local): {error}"
+            ) from None
         raise CattagsError(f"cannot reach the Dask scheduler at {address}: {error}") from None
     try:
         try:

@@ -194,3 +194,10 @@ def test_a_read_only_install_compiles_into_a_private_cache(tmp_path):
     folder = Path(done.stdout.strip())
     assert folder.parent == Path(tempfile.gettempdir()) and folder.name.startswith("cattags-numba-")
     assert any(folder.rglob("*.nbi"))  # numba's cache index files
+
+
+def test_an_address_dask_cannot_read_is_a_clear_error(cats):
+    result = CliRunner().invoke(cli, ["ingest", str(cats), "-s", "--dask", "nonsense"])
+    assert result.exit_code == 1
+    assert "'nonsense' is not a Dask scheduler address" in result.output
+    assert "Traceback" not in result.output
