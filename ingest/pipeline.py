@@ -7,6 +7,8 @@ import gc
 import itertools
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
@@ -42,6 +44,8 @@ from .thumbnails import (
 if TYPE_CHECKING:  # imported where used: a run with nothing to read never loads them
     from .analyse import Analysis, Failure
     from .nearby import NearbySummary
+
+    LostTask = Callable[[SourceFile, Exception], Failure]
 
 HASH_MODES = ("exact", "fast")  # imagehash's hashes, or hashes of a reduced decode
 LOOKUP_BATCH = 500  # scanned files checked against the database per query
@@ -197,14 +201,24 @@ def _ingest(
     from .parallel import iter_map
 
     files = itertools.chain([first], todo)
+    with readers(reading) as (executor, workers, on_lost):
+        for file, result in iter_map(analyse, files, workers, executor=executor, lost=on_lost):
+            run.save(file, result)
+    return run.finish()
+
+
+@contextmanager
+def readers(reading: Reading) -> Iterator[tuple[Executor | None, int, LostTask | None]]:
+    """Where the pictures are read: (executor, tasks at once, what stands in
+    for a task the executor gave up on). On a Dask cluster, the cluster's
+    executor, and its lost tasks become errors. Here, iter_map's own pool of
+    processes (None), which a broken worker stops as before."""
     if reading.dask:
         from .cluster import dask_pool
 
         with dask_pool(reading.dask, reading.workers) as pool:
-            mapped = iter_map(analyse, files, pool.workers, executor=pool.executor, lost=lost)
-            for file, result in mapped:
-                run.save(file, result)
-        return run.finish()
+            yield pool.executor, pool.workers, lost
+        return
     from .pixels import warm_up
 
     warm_up()  # before the workers fork, so that they start warm
@@ -212,9 +226,7 @@ def _ingest(
     # collector stops walking it, here and in the forked workers, which then
     # also exit sooner.
     gc.freeze()
-    for file, result in iter_map(analyse, files, reading.workers):
-        run.save(file, result)
-    return run.finish()
+    yield None, reading.workers, None
 
 
 @dataclass(frozen=True)
