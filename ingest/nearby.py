@@ -20,6 +20,8 @@ from .parallel import default_workers
 from .store import read_settings, save_settings, write_transaction
 
 DEFAULT_NEIGHBOURS = 5  # nearest cats kept per picture
+# Pictures whose list of neighbours is full (? = k, or one fewer than the pictures).
+FULL_LISTS = "SELECT image_id FROM neighbours GROUP BY image_id HAVING count(*) >= ?"
 
 
 @dataclass
@@ -85,13 +87,7 @@ def save_nearby(
     position = {image_id: n for n, image_id in enumerate(ids)}
     # Pictures with a full list of neighbours are done; the rest (new ones, and
     # ones listed when the collection had fewer than k others) are searched.
-    width = min(k, len(ids) - 1)
-    done = {
-        row[0]
-        for row in db.execute(
-            "SELECT image_id FROM neighbours GROUP BY image_id HAVING count(*) >= ?", [width]
-        )
-    }
+    done = {row[0] for row in db.execute(FULL_LISTS, [min(k, len(ids) - 1)])}
     new = np.array([n for n, i in enumerate(ids) if i not in done], dtype=np.int64)
     if len(ids) < 2:
         new = np.empty(0, dtype=np.int64)
@@ -121,11 +117,7 @@ def waiting(db: Database, k: int) -> int:
     width = min(k, images - 1)
     if images < 2:
         return 0
-    listed = db.execute(
-        "SELECT count(*) FROM (SELECT image_id FROM neighbours"
-        " GROUP BY image_id HAVING count(*) >= ?)",
-        [width],
-    ).fetchone()[0]
+    listed = db.execute(f"SELECT count(*) FROM ({FULL_LISTS})", [width]).fetchone()[0]
     return images - listed
 
 
