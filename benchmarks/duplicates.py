@@ -50,7 +50,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageEnhance
 
-from ingest.analyse import FAST_SIDE, Contents, decode, reduced_copy
+from ingest.analyse import Contents, decode, least_side, reduced_copy
 from ingest.hashing import TURNS, VARIANT_HASHES, VARIANT_NAMES, hash_image, unpack_variants
 from ingest.matching import HASHES, Codes, find_duplicates, parse_rule
 from ingest.pipeline import HASH_MODES
@@ -126,7 +126,7 @@ def hashes_of(img: Image.Image) -> tuple[list[int], bytes]:
 
 def file_hashes(data: bytes, mode: str) -> tuple[list[int], bytes]:
     """A picture file's hashes as `cattags ingest` makes them in `mode`."""
-    least = FAST_SIDE if mode == "fast" else None
+    least = least_side(mode, 64)  # as `cattags ingest` with its default thumbnails
     img, full_size = decode(Contents(len(data), "", data), least)
     return hashes_of(reduced_copy(img, full_size, least))
 

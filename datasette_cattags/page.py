@@ -162,9 +162,9 @@ def fast_scale(library: Library, width: int | None, height: int | None) -> int:
     it was hashed (1: read at full size); 1 in an exact one."""
     if library.hash_mode != "fast" or not width or not height:
         return 1
-    from ingest.analyse import FAST_SIDE, reduction
+    from ingest.analyse import least_side, reduction
 
-    return reduction(width, height, max(FAST_SIDE, library.thumb_size))
+    return reduction(width, height, least_side("fast", library.thumb_size))
 
 
 def readable_json(text: str | None) -> str:

@@ -118,6 +118,12 @@ def decode(contents: Contents, least: int | None = None) -> tuple[Image.Image, t
     return img, full_size
 
 
+def least_side(mode: str, size: int) -> int | None:
+    """The short side `mode` reads a picture down to (None: read it whole),
+    for thumbnails of `size` px."""
+    return max(FAST_SIDE, size) if mode == "fast" else None
+
+
 def reduction(width: int, height: int, least: int) -> int:
     """The largest of 8, 4, 2 and 1 that leaves both sides >= `least` (the
     factor Pillow's JPEG `draft` picks for a request of least x least)."""
@@ -187,7 +193,7 @@ def analyse_file(path: Path, relative: str, size: int, mode: str = "exact") -> A
     keep_pictures_in_one_block()
     try:
         contents = read_contents(path)
-        least = max(FAST_SIDE, size) if mode == "fast" else None
+        least = least_side(mode, size)
         img, full_size = decode(contents, least)
         return analyse_image(img, contents, relative, size, full_size, least)
     except UnreadableImage as error:

@@ -31,7 +31,7 @@ HEX_HASH = re.compile(r"[0-9a-fA-F]{1,16}")  # what hamming() accepts as text
 @dataclass(frozen=True)
 class Hashes:
     """The hashes of one picture, as 16-digit lowercase hex, and the packed
-    hashes of its variants (see `VARIANTS`), empty when not computed."""
+    hashes of its variants (see `VARIANT_NAMES`), empty when not computed."""
 
     whash: str
     phash: str
