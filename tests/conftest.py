@@ -17,12 +17,18 @@ def demo_pictures(tmp_path_factory) -> Path:
     return root
 
 
+def writable_copy(source: Path, folder: Path) -> Path:
+    """A copy of the folder `source` inside `folder`, under the same name,
+    for one test (or module) to change."""
+    target = folder / source.name
+    shutil.copytree(source, target)
+    return target
+
+
 @pytest.fixture
 def cats(demo_pictures, tmp_path) -> Path:
     """A private, writable copy of the demo pictures."""
-    target = tmp_path / "cats"
-    shutil.copytree(demo_pictures, target)
-    return target
+    return writable_copy(demo_pictures, tmp_path)
 
 
 def rows(db_path: Path, sql: str, params=()) -> list[tuple]:

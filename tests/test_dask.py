@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from ingest.cli import cli
 from ingest.pipeline import ingest
 
-from .conftest import rows, snapshot
+from .conftest import rows, snapshot, writable_copy
 
 distributed = pytest.importorskip("distributed")
 
@@ -34,9 +34,7 @@ TABLES = {
 def local_run(demo_pictures, tmp_path_factory) -> dict[str, list]:
     """The rows of a plain local ingest of the demo pictures."""
     folder = tmp_path_factory.mktemp("local")
-    target = folder / "cats"
-    shutil.copytree(demo_pictures, target)
-    ingest(target, folder / "cats.db", folder / "thumbs", workers=2)
+    ingest(writable_copy(demo_pictures, folder), folder / "cats.db", folder / "thumbs", workers=2)
     return snapshot(folder / "cats.db", TABLES)
 
 
@@ -49,28 +47,20 @@ def cluster():
         yield running
 
 
-def same_place_copy(demo_pictures: Path, tmp_path: Path) -> Path:
-    """The demo pictures at a path a test owns (rows hold relative paths, so
-    every copy gives the same rows)."""
-    folder = tmp_path / "run"
-    shutil.copytree(demo_pictures, folder / "cats")
-    return folder
+# The demo pictures in `cats`, the database and thumbnails beside it: the
+# layout of local_run (rows hold relative paths, so the rows compare).
 
 
-def test_local_cluster_gives_the_rows_of_a_local_run(demo_pictures, tmp_path, local_run):
-    folder = same_place_copy(demo_pictures, tmp_path)
-    summary = ingest(
-        folder / "cats", folder / "cats.db", folder / "thumbs", workers=2, dask="local"
-    )
+def test_local_cluster_gives_the_rows_of_a_local_run(cats, tmp_path, local_run):
+    summary = ingest(cats, tmp_path / "cats.db", tmp_path / "thumbs", workers=2, dask="local")
     assert summary.errors == 0 and summary.new_images > 0
-    assert snapshot(folder / "cats.db", TABLES) == local_run
-    assert sorted(p.name for p in (folder / "thumbs").iterdir()) == sorted(
+    assert snapshot(tmp_path / "cats.db", TABLES) == local_run
+    assert sorted(p.name for p in (tmp_path / "thumbs").iterdir()) == sorted(
         f"{image_id}_.png" for (image_id, *_rest) in local_run["images"]
     )
 
 
-def test_a_worker_killed_mid_run_loses_nothing(demo_pictures, tmp_path, local_run, cluster):
-    folder = same_place_copy(demo_pictures, tmp_path)
+def test_a_worker_killed_mid_run_loses_nothing(cats, tmp_path, local_run, cluster):
     killed: list[tuple[int, int]] = []  # (pid, tasks it held)
 
     with distributed.Client(cluster) as client:
@@ -85,9 +75,9 @@ def test_a_worker_killed_mid_run_loses_nothing(demo_pictures, tmp_path, local_ru
             killed.append((pids[victim], held[victim]))
 
         summary = ingest(
-            folder / "cats",
-            folder / "cats.db",
-            folder / "thumbs",
+            cats,
+            tmp_path / "cats.db",
+            tmp_path / "thumbs",
             dask=cluster.scheduler_address,
             on_progress=kill_the_busiest_worker_once,
             commit_every=3,
@@ -97,7 +87,7 @@ def test_a_worker_killed_mid_run_loses_nothing(demo_pictures, tmp_path, local_ru
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
     assert summary.errors == 0
-    assert snapshot(folder / "cats.db", TABLES) == local_run
+    assert snapshot(tmp_path / "cats.db", TABLES) == local_run
 
 
 def can_hide_folders() -> bool:

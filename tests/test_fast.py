@@ -2,7 +2,6 @@
 per database."""
 
 import random
-import shutil
 import sqlite3
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from ingest.errors import CattagsError
 from ingest.hashing import hamming
 from ingest.pipeline import ingest
 
-from .conftest import rows
+from .conftest import rows, writable_copy
 
 SIZES = [(2000, 1500), (1500, 2000), (1200, 900), (1024, 768)]
 
@@ -47,9 +46,7 @@ def big_photos(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def photos(big_photos, tmp_path) -> Path:
-    target = tmp_path / "photos"
-    shutil.copytree(big_photos, target)
-    return target
+    return writable_copy(big_photos, tmp_path)
 
 
 def test_reduction_is_the_factor_of_a_scaled_jpeg_decode(big_photos):
