@@ -223,14 +223,15 @@ def analyse_image(
     from .pixels import survey
 
     pixels = reduced_copy(img, full_size or img.size, least)
-    # One pass over the pixels for the extrema and the thumbnail's first step.
-    found = survey(pixels, thumbnail_box(pixels.width, pixels.height, size))
+    # One pass over the pixels for the extrema, the thumbnail's first step and
+    # the grey levels whash starts from.
+    found = survey(pixels, thumbnail_box(pixels.width, pixels.height, size), gray=True)
     meta = describe(img, found.extrema if found else pillow_extrema(pixels), full_size)
     reduced = (found.reduced, found.factors) if found and found.reduced else None
     orientation = img.getexif().get(0x0112, 1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # palette-transparency notes and the like
-        hashes = hash_image(pixels)
+        hashes = hash_image(pixels, found.gray if found else None)
         thumb = make_thumbnail(pixels, size, reduced, orientation)
     png = encode_png(thumb, text_chunks(relative, meta, hashes))
     image = image_row(meta, hashes, (thumb.width, thumb.height))

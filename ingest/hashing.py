@@ -68,10 +68,12 @@ def working_scale(width: int, height: int) -> int:
     return max(natural, HASH_SIZE)
 
 
-def whash_working_image(img: Image.Image) -> Image.Image:
-    """The grayscale power-of-two square that whash is defined on (one resize)."""
+def whash_working_image(img: Image.Image, gray: Image.Image | None = None) -> Image.Image:
+    """The grayscale power-of-two square that whash is defined on (one resize);
+    `gray`: img.convert("L") if already made."""
     scale = working_scale(*img.size)
-    return img.convert("L").resize((scale, scale), Image.Resampling.LANCZOS)
+    source = img.convert("L") if gray is None else gray
+    return source.resize((scale, scale), Image.Resampling.LANCZOS)
 
 
 def square_block_sums(gray: Image.Image, count: int) -> np.ndarray:
@@ -149,14 +151,14 @@ def whash(img: Image.Image) -> str:
     return whash_from_working(whash_working_image(img))
 
 
-def hash_image(img: Image.Image) -> Hashes:
-    """whash, phash and dhash of a picture from one grayscale resize.
+def hash_image(img: Image.Image, gray: Image.Image | None = None) -> Hashes:
+    """whash, phash and dhash of a picture from one grayscale resize; `gray`:
+    img.convert("L") if already made.
 
     phash and dhash follow imagehash's steps on a 32x32 reduction of the whash
     working picture, not on the original: that saves two full-size resizes.
     """
-    gray = whash_working_image(img)
-    return hashes_from_working(gray)
+    return hashes_from_working(whash_working_image(img, gray))
 
 
 def hashes_from_working(gray: Image.Image) -> Hashes:

@@ -30,6 +30,9 @@ BAND_LANES: dict[str, tuple[int, ...]] = {
 }
 LANES = 64  # bytes compared per step: a multiple of 4 that vectorises well
 ONE_BLOCK = 1 << 30  # bytes: Pillow keeps any picture up to this size in one piece
+# Pillow's RGB to L weights (0.299, 0.587, 0.114) in 16-bit fixed point, and
+# the half that rounds: tests compare every colour with Pillow's own convert.
+L_RED, L_GREEN, L_BLUE, L_HALF = 19595, 38470, 7471, 0x8000
 
 
 class _ArrowArray(ctypes.Structure):
@@ -90,10 +93,12 @@ def storage(img: Image.Image) -> tuple[np.ndarray, object] | None:
 
 
 @njit(nogil=True, cache=True)
-def _survey(data, width, height, per_pixel, factor_x, factor_y):
+def _survey(data, width, height, per_pixel, factor_x, factor_y, gray):
     """Lane extrema of every byte, and the sums of factor_x x factor_y blocks
     of pixels (edge blocks may be smaller), in one pass over the rows.
-    Factors of 0 mean extrema only."""
+    Factors of 0 mean extrema only. Unless `gray` is empty, an RGB picture's
+    grey levels go into it, one byte a pixel, as Pillow's convert("L") makes
+    them (ITU-R 601-2 luma in 16-bit fixed point, rounded)."""
     line = width * per_pixel
     low = np.full(LANES, 255, dtype=np.uint8)
     high = np.zeros(LANES, dtype=np.uint8)
@@ -113,6 +118,17 @@ def _survey(data, width, height, per_pixel, factor_x, factor_y):
         for position in range(whole, line):
             low[position - whole] = min(low[position - whole], row[position])
             high[position - whole] = max(high[position - whole], row[position])
+        if gray.size:  # while the row is in the L1 cache
+            grey_row = gray[y * width : (y + 1) * width]
+            for x in range(width):
+                pixel = x * 4
+                level = (
+                    np.uint32(row[pixel]) * np.uint32(L_RED)
+                    + np.uint32(row[pixel + 1]) * np.uint32(L_GREEN)
+                    + np.uint32(row[pixel + 2]) * np.uint32(L_BLUE)
+                    + np.uint32(L_HALF)
+                )
+                grey_row[x] = np.uint8(level >> np.uint32(16))
         if not summing:
             continue
         for position in range(line):  # the row is in the L1 cache by now
@@ -167,18 +183,25 @@ class Survey:
     extrema: tuple  # equal to img.getextrema()
     reduced: Image.Image | None  # the picture shrunk by whole factors (RGB and L only)
     factors: tuple[int, int]  # (x, y): how many pixels each reduced pixel averages
+    gray: Image.Image | None = None  # equal to img.convert("L"), when asked for (RGB only)
 
 
-def survey(img: Image.Image, box: tuple[int, int] | None = None) -> Survey | None:
+def survey(
+    img: Image.Image, box: tuple[int, int] | None = None, gray: bool = False
+) -> Survey | None:
     """Extrema of an L, RGB, RGBA or CMYK picture read in place and, given the
     size `box` a thumbnail will have, the box reduction Pillow's
-    `resize(..., reducing_gap=2.0)` would start from. None when the picture
+    `resize(..., reducing_gap=2.0)` would start from; with `gray`, an RGB
+    picture's convert("L") made in the same pass (whash's first step: the
+    picture is then read from memory once, not twice). None when the picture
     cannot be read in place."""
     found = storage(img)
     if found is None or img.width * img.height == 0:
         return None
     data, owner = found
     per_pixel = 1 if img.mode == "L" else 4
+    making_gray = gray and img.mode == "RGB"
+    levels = np.empty(img.width * img.height if making_gray else 0, dtype=np.uint8)
     factors = (1, 1)
     if box is not None and img.mode in ("L", "RGB"):
         factors = (
@@ -187,7 +210,7 @@ def survey(img: Image.Image, box: tuple[int, int] | None = None) -> Survey | Non
         )
     reducing = factors != (1, 1)
     low, high, sums = _survey(
-        data, img.width, img.height, per_pixel, *(factors if reducing else (0, 0))
+        data, img.width, img.height, per_pixel, *(factors if reducing else (0, 0)), levels
     )
     del data, owner  # the storage is not read past this point
     low = low.reshape(-1, per_pixel).min(axis=0)
@@ -196,7 +219,10 @@ def survey(img: Image.Image, box: tuple[int, int] | None = None) -> Survey | Non
     reduced = None
     if reducing:
         reduced = _averages(sums, img.width, img.height, per_pixel, factors)
-    return Survey(bands[0] if len(bands) == 1 else bands, reduced, factors)
+    grey_picture = None
+    if making_gray:  # shares `levels`, which it keeps alive
+        grey_picture = Image.frombuffer("L", img.size, levels, "raw", "L", 0, 1)
+    return Survey(bands[0] if len(bands) == 1 else bands, reduced, factors, grey_picture)
 
 
 def _averages(sums, width, height, per_pixel, factors) -> Image.Image:

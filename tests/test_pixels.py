@@ -70,6 +70,24 @@ def test_one_pass_thumbnail_matches_pillows(mode, size):
     assert np.abs(ours - pillows).max() <= 2 and np.abs(ours - pillows).mean() < 0.5
 
 
+def test_grey_levels_equal_pillows_convert_for_every_colour():
+    """All 2^24 colours, as one 4096x4096 picture: the survey's grey levels
+    are Pillow's convert("L"), bit for bit (whash's first step)."""
+    colours = np.arange(1 << 24, dtype=np.uint32)
+    channels = [(colours >> shift) & 0xFF for shift in (16, 8, 0)]
+    img = Image.fromarray(np.stack(channels, axis=1).astype(np.uint8).reshape(4096, 4096, 3))
+    found = survey(img, thumbnail_box(*img.size, 64), gray=True)
+    assert found.gray is not None and found.gray.size == img.size
+    assert np.array_equal(np.asarray(found.gray), np.asarray(img.convert("L")))
+
+
+@pytest.mark.parametrize("mode", ["L", "RGBA", "CMYK"])
+def test_grey_levels_are_made_for_rgb_only(mode):
+    img = picture(mode, (40, 30), 4, 50)
+    found = survey(img, gray=True)
+    assert found.gray is None and found.extrema == img.getextrema()
+
+
 def test_small_pictures_need_no_reduction():
     img = picture("RGB", (100, 80), 9, 30)
     found = survey(img, thumbnail_box(*img.size, 64))
