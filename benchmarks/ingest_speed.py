@@ -13,6 +13,10 @@ in benchmarks/data/. What is timed, wall clock, each on a cold pool:
   rerun     `cattags ingest` again with nothing changed
   fast      `cattags ingest --fast` into a fresh database (JPEGs decoded at
             a reduced scale; hashes close to imagehash's, not equal)
+  fast-floor  what the fast mode cannot avoid: decode every JPEG at the
+            scale it reads them, on every core. libjpeg still entropy-decodes
+            every coefficient at 1/8 scale, so this is most of its time, and
+            floor / fast-floor is the most any fast mode could gain
 
 and the same as a user runs them, each a whole new process (interpreter
 start, imports, pool start-up and exit included):
@@ -62,12 +66,14 @@ import numpy as np
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
+from ingest.analyse import least_side
 from ingest.demo import draw_cat
 from ingest.hashing import whash_working_image
 from ingest.parallel import default_workers
 from ingest.pipeline import ingest
 
 DATA = Path(__file__).parent / "data"
+FAST_LEAST = least_side("fast", 64)  # as `cattags ingest --fast` with its default thumbnails
 
 
 def make_corpus(count: int, seed: int = 1, megapixels: float | None = None) -> Path:
@@ -131,6 +137,13 @@ def decode_one(path: Path) -> int:
 def floor_one(path: Path) -> int:
     with Image.open(path) as img:
         return whash_working_image(img).width
+
+
+def fast_floor_one(path: Path) -> int:
+    with Image.open(path) as img:
+        img.draft(img.mode, (FAST_LEAST, FAST_LEAST))
+        img.load()
+        return img.width
 
 
 CPU: dict[str, list[float]] = {}  # step -> CPU seconds, this process and its workers
@@ -211,7 +224,7 @@ def main() -> None:
         f"Python {platform.python_version()}, Pillow {Image.__version__}"
     )
 
-    steps = ["baseline", "decode", "floor", "ingest", "rerun", "fast"]
+    steps = ["baseline", "decode", "floor", "ingest", "rerun", "fast", "fast-floor"]
     steps += ["floor-process", "ingest-process", "rerun-process", "empty-process"]
     steps.append("fast-process")
     if importlib.util.find_spec("distributed"):
@@ -234,6 +247,9 @@ def main() -> None:
             db, thumbs = Path(scratch) / "cats.db", Path(scratch) / "thumbs"
             fast = timed("fast", ingest, root, db, thumbs, workers=workers, mode="fast")
             results["fast"].append(fast)
+        results["fast-floor"].append(
+            timed("fast-floor", on_every_core, fast_floor_one, files, workers)
+        )
         whole_processes(root, results)
 
     t = {name: statistics.median(values) for name, values in results.items()}
@@ -262,6 +278,14 @@ def main() -> None:
     print(
         f"fast vs ingest:     {t['ingest'] / t['fast']:.2f}x faster in one process,"
         f" {t['ingest-process'] / t['fast-process']:.2f}x as processes (target >= 4 on 12 MP)"
+    )
+    paired = sorted(
+        i / f for i, f in zip(results["ingest-process"], results["fast-process"], strict=True)
+    )
+    print(
+        f"                    same-round ratios as processes {', '.join(f'{r:.2f}' for r in paired)};"
+        f" fast is {t['fast'] / t['fast-floor']:.2f}x its own floor, and floor / fast-floor"
+        f" = {t['floor'] / t['fast-floor']:.2f}x bounds what any fast mode could gain"
     )
     if "dask-process" in t:
         print(
