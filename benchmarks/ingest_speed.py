@@ -203,6 +203,12 @@ def whole_processes(root: Path, results: dict[str, list[float]]) -> None:
             results[step].append(timed(step, run_process, *where))
 
 
+def same_round(results: dict[str, list[float]], top: str, bottom: str) -> str:
+    """top / bottom for each round (the two share the machine's state), smallest first."""
+    paired = sorted(a / b for a, b in zip(results[top], results[bottom], strict=True))
+    return ", ".join(f"{ratio:.2f}" for ratio in paired)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=300)
@@ -269,9 +275,8 @@ def main() -> None:
         f"ingest vs floor:    {t['ingest'] / t['floor']:.2f}x the floor (target <= 1.3);"
         f" best of each: {best['ingest'] / best['floor']:.2f}x"
     )
-    paired = sorted(i / f for i, f in zip(results["ingest"], results["floor"], strict=True))
     print(
-        f"same-round ratios:  {', '.join(f'{r:.2f}' for r in paired)}"
+        f"same-round ratios:  {same_round(results, 'ingest', 'floor')}"
         f" (ingest / floor of each round, which share the machine's state)"
     )
     print(f"rerun vs ingest:    {t['ingest'] / t['rerun']:.1f}x faster (target >= 20)")
@@ -279,11 +284,9 @@ def main() -> None:
         f"fast vs ingest:     {t['ingest'] / t['fast']:.2f}x faster in one process,"
         f" {t['ingest-process'] / t['fast-process']:.2f}x as processes (target >= 4 on 12 MP)"
     )
-    paired = sorted(
-        i / f for i, f in zip(results["ingest-process"], results["fast-process"], strict=True)
-    )
     print(
-        f"                    same-round ratios as processes {', '.join(f'{r:.2f}' for r in paired)};"
+        "                    same-round ratios as processes"
+        f" {same_round(results, 'ingest-process', 'fast-process')};"
         f" fast is {t['fast'] / t['fast-floor']:.2f}x its own floor, and floor / fast-floor"
         f" = {t['floor'] / t['fast-floor']:.2f}x bounds what any fast mode could gain"
     )
@@ -292,12 +295,9 @@ def main() -> None:
             f"dask local:         {t['dask-process'] / t['ingest-process']:.2f}x the time of a"
             " plain ingest (the cost of a cluster on one machine)"
         )
-    paired = sorted(
-        i / f for i, f in zip(results["ingest-process"], results["floor-process"], strict=True)
-    )
     print(
         f"as processes:       ingest {t['ingest-process'] / t['floor-process']:.2f}x the floor"
-        f" (same-round ratios {', '.join(f'{r:.2f}' for r in paired)});"
+        f" (same-round ratios {same_round(results, 'ingest-process', 'floor-process')});"
         f" an unchanged re-run takes {t['rerun-process']:.2f} s, an empty folder"
         f" {t['empty-process']:.2f} s (target < 0.3 s)"
     )
