@@ -92,9 +92,10 @@ THUMBNAIL_TABLES = ("images", "pairs", "neighbours", "files", "image_tags", "mov
 
 
 @hookimpl
-def prepare_connection(conn):
-    """hamming(a, b) in every database."""
-    register_functions(conn)
+def prepare_connection(conn, datasette):
+    """hamming(a, b) and nearest_images(id_or_hash, k) in every database;
+    a statement's nearest_images calls stop at Datasette's SQL time limit."""
+    register_functions(conn, datasette.setting("sql_time_limit_ms"))
 
 
 @hookimpl

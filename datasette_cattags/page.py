@@ -6,6 +6,8 @@ import json
 
 from datasette.utils import path_with_added_args, path_with_removed_args, tilde_decode
 
+from ingest.xmp import TRUNCATED, xmp_fields
+
 from .detect import Library, find_library
 from .folders import folder_tree
 from .permissions import can_move
@@ -178,38 +180,17 @@ def readable_json(text: str | None) -> str:
     return json.dumps(value)[1:-1] if isinstance(value, list) else json.dumps(value)
 
 
-XMP_FIELDS = ("title", "description", "creator", "rights", "subject", "CreateDate", "Rating")
-
-
 def xmp_summary(text: str | None) -> list[tuple[str, str]]:
-    """A few well-known XMP fields, found anywhere in the packet, as (name, value)."""
+    """A few well-known XMP fields, found anywhere in the packet, as (name,
+    value), and a line saying so when ingest kept only part of the packet."""
     if not text:
         return []
     try:
         packet = json.loads(text)
     except ValueError:
         return []
-    found: dict[str, str] = {}
-
-    def walk(node) -> None:
-        if isinstance(node, dict):
-            for key, value in node.items():
-                name = key.split("}")[-1].split(":")[-1]
-                if name in XMP_FIELDS and name not in found:
-                    found[name] = flatten(value)
-                walk(value)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(packet)
-    return [(name, found[name]) for name in XMP_FIELDS if found.get(name)]
-
-
-def flatten(value) -> str:
-    """The text inside an XMP value (rdf:Alt, rdf:Bag and the like)."""
-    if isinstance(value, dict):
-        return ", ".join(filter(None, (flatten(v) for v in value.values())))
-    if isinstance(value, list):
-        return ", ".join(filter(None, (flatten(v) for v in value)))
-    return str(value).strip()
+    shown = list(xmp_fields(packet).items())
+    left_out = packet.get(TRUNCATED) if isinstance(packet, dict) else None
+    if isinstance(left_out, dict) and isinstance(left_out.get("bytes"), int):
+        shown.append(("XMP", f"{left_out['bytes']:,} bytes: only these fields were kept"))
+    return shown

@@ -9,14 +9,22 @@ from urllib.parse import parse_qsl, urlparse
 from datasette import Response
 from sqlite_utils import Database
 
-from ingest.errors import CattagsError, FolderOutsideRoot, UnknownPicture
+from ingest.errors import (
+    CattagsError,
+    FileInTheWay,
+    FolderOutsideRoot,
+    MissingThumbnails,
+    UnknownPicture,
+)
 from ingest.groups import decide, list_groups
 from ingest.moves import Outcome, move_to_folder, undo
+from ingest.opening import ChangedFile
 from ingest.originals import Original, find_original
 
 from .detect import Library, find_library, known_library_names
 from .middleware import IMMUTABLE_MARKER, YEAR
 from .permissions import can_move, can_view_images
+from .streaming import QUEUE_SECONDS, FileStream, Unsatisfiable, byte_range, places
 
 VERSION_LENGTH = 12  # hex digits of the PNG's sha256 used in ?v=
 
@@ -84,7 +92,8 @@ async def original_available(datasette, library: Library, image_id: str) -> bool
 
 
 async def original_view(request, datasette):
-    """GET /{database}/-/cattags/original/{image_id}: the picture's source file."""
+    """GET /{database}/-/cattags/original/{image_id}: the picture's source
+    file, streamed in chunks (whole or one byte range), a few at once."""
     library, refusal = await read_request(request, datasette)
     if refusal:
         return refusal
@@ -92,14 +101,41 @@ async def original_view(request, datasette):
     if original is None:
         return Response.text("No original file for this picture on this server", status=404)
     etag = f'"{original.sha256}"'
-    headers = {"ETag": etag, "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+    headers = {
+        "ETag": etag,
+        "Cache-Control": "no-cache",
+        "X-Content-Type-Options": "nosniff",
+        "Accept-Ranges": "bytes",
+        "Content-Type": original.content_type,
+    }
     if etag in request.headers.get("if-none-match", ""):
         return Response("", status=304, headers=headers)
+    asked = request.headers.get("range")
+    if request.headers.get("if-range", etag) != etag:
+        asked = None  # the client holds another version: send it all
     try:
-        body = await asyncio.to_thread(original.path.read_bytes)
-    except OSError:
-        return Response.text("The original file cannot be read", status=404)
-    return Response(body, content_type=original.content_type, headers=headers)
+        part = byte_range(asked, original.bytes)
+    except Unsatisfiable:
+        headers["Content-Range"] = f"bytes */{original.bytes}"
+        return Response.text("Range Not Satisfiable", status=416, headers=headers)
+    place = places(datasette)
+    try:
+        await asyncio.wait_for(place.acquire(), QUEUE_SECONDS)
+    except TimeoutError:
+        headers["Retry-After"] = "5"
+        return Response.text("Too many originals are being sent: try again", 503, headers)
+    try:
+        handle = await asyncio.to_thread(original.open)
+    except OSError as error:
+        place.release()
+        why = str(error) if isinstance(error, ChangedFile) else "it cannot be read"
+        return Response.text(f"The original file is not available: {why}", status=404)
+    first, last = part or (0, original.bytes - 1)
+    headers["Content-Length"] = str(last - first + 1)
+    if part:
+        headers["Content-Range"] = f"bytes {first}-{last}/{original.bytes}"
+    status = 206 if part else 200
+    return FileStream(handle, first, last, status, headers, request.receive, place.release)
 
 
 def wants_json(request, form: list[tuple[str, str]] = ()) -> bool:
@@ -172,6 +208,8 @@ async def write(datasette, request, form, library: Library, change):
         return None, answer(datasette, request, form, 400, f"Invalid folder: {error}")
     except UnknownPicture as error:
         return None, answer(datasette, request, form, 404, f"Nothing changed: {error}")
+    except (FileInTheWay, MissingThumbnails) as error:
+        return None, answer(datasette, request, form, 409, f"Nothing changed: {error}")
     except CattagsError as error:
         return None, answer(datasette, request, form, 400, f"Nothing changed: {error}")
     except sqlite3.OperationalError as error:

@@ -9,14 +9,18 @@ from __future__ import annotations
 import hashlib
 import io
 import warnings
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from . import xmp
 from .errors import UnreadableImage
 from .hashing import hash_image
+from .opening import GROWTH_MARGIN, ChangedFile, open_regular, read_at_most
 from .rows import image_row, text_chunks
 from .thumbnails import encode_png, make_thumbnail, thumbnail_box
 
@@ -67,25 +71,32 @@ class Contents:
     source: bytes | Path
 
 
-def read_contents(path: Path) -> Contents:
+def read_contents(path: Path, seen_bytes: int | None = None) -> Contents:
     """Size, checksum and something to decode, or UnreadableImage saying why not.
 
     Files up to WHOLE_FILE_LIMIT are read once (checksum and decode from the
     same bytes); larger ones are checksummed in chunks and decoded from disk,
-    so a 2 GB file never sits in memory.
+    so a 2 GB file never sits in memory. A file that is no longer a regular
+    file, or has grown well past the `seen_bytes` the scan saw, is refused
+    before it is read (see opening.py).
     """
     try:
-        size = path.stat().st_size
-        if size <= WHOLE_FILE_LIMIT:
-            data = path.read_bytes()
-            return Contents(len(data), hashlib.sha256(data).hexdigest(), data)
-        digest = hashlib.sha256()
-        size = 0
-        with open(path, "rb") as handle:
+        handle, info = open_regular(path, seen_bytes)
+        with handle:
+            limit = max(info.st_size, seen_bytes or 0) + GROWTH_MARGIN
+            if info.st_size <= WHOLE_FILE_LIMIT:
+                data = read_at_most(handle, limit)
+                return Contents(len(data), hashlib.sha256(data).hexdigest(), data)
+            digest = hashlib.sha256()
+            size = 0
             while chunk := handle.read(CHUNK_BYTES):
                 digest.update(chunk)
                 size += len(chunk)
-        return Contents(size, digest.hexdigest(), path)
+                if size > limit:
+                    raise ChangedFile("the file grew while it was being read")
+            return Contents(size, digest.hexdigest(), path)
+    except ChangedFile as error:
+        raise UnreadableImage("read", f"cannot read the file: {error}") from error
     except OSError as error:
         raise UnreadableImage("read", f"cannot read the file: {error.strerror or error}") from error
 
@@ -101,12 +112,18 @@ def decode(contents: Contents, least: int | None = None) -> tuple[Image.Image, t
     source = contents.source
     try:
         with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # notes on skipped metadata
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(source) if isinstance(source, bytes) else source)
-            full_size = img.size
-            if least and img.format == "JPEG":
-                img.draft(img.mode, (least, least))
-            img.load()
+            with ExitStack() as closing:
+                if isinstance(source, bytes):
+                    handle: BinaryIO = io.BytesIO(source)
+                else:  # a large file, decoded from disk: as checked when it was read
+                    handle = closing.enter_context(open_regular(source, contents.size)[0])
+                img = Image.open(handle)
+                full_size = img.size
+                if least and img.format == "JPEG":
+                    img.draft(img.mode, (least, least))
+                img.load()
     except BOMB_ERRORS as error:
         raise UnreadableImage(
             "decode", f"too many pixels (decompression bomb?): {error}"
@@ -142,14 +159,18 @@ def reduced_copy(img: Image.Image, full_size: tuple[int, int], least: int | None
 
 
 def read_xmp(img: Image.Image) -> object:
-    """The picture's XMP as Pillow reads it; {"unreadable": why} when malformed."""
+    """What is kept of the picture's XMP (see xmp.py); {"unreadable": why}
+    when malformed."""
     packet = img.info.get("xmp")
     if isinstance(packet, str):  # a PNG text chunk named "xmp": Pillow expects bytes
-        img.info["xmp"] = packet.encode()
+        packet = img.info["xmp"] = packet.encode()
+    size = len(packet) if isinstance(packet, bytes) else 0
+    if size > xmp.READ_LIMIT:
+        return xmp.unread_packet(size)
     try:
-        return img.getxmp()
+        return xmp.kept_xmp(img.getxmp(), size)
     except (ValueError, SyntaxError) as error:  # malformed XMP packet
-        return {"unreadable": str(error)}
+        return {"unreadable": str(error)[:200]}
 
 
 def describe(
@@ -183,16 +204,19 @@ def pillow_extrema(img: Image.Image) -> tuple:
     return bands[0] if len(bands) == 1 else tuple(bands)
 
 
-def analyse_file(path: Path, relative: str, size: int, mode: str = "exact") -> Analysis | Failure:
+def analyse_file(
+    path: Path, relative: str, size: int, mode: str = "exact", seen_bytes: int | None = None
+) -> Analysis | Failure:
     """Hash, describe and thumbnail one file; a Failure instead of raising.
-    `mode`: "exact" (imagehash's hashes) or "fast" (see FAST_SIDE)."""
+    `mode`: "exact" (imagehash's hashes) or "fast" (see FAST_SIDE);
+    `seen_bytes`: the file's size when it was scanned."""
     contents: Contents | None = None
     # Imported here: a run with nothing to read never loads numba.
     from .pixels import keep_pictures_in_one_block
 
     keep_pictures_in_one_block()
     try:
-        contents = read_contents(path)
+        contents = read_contents(path, seen_bytes)
         least = least_side(mode, size)
         img, full_size = decode(contents, least)
         return analyse_image(img, contents, relative, size, full_size, least)
@@ -226,11 +250,13 @@ def analyse_image(
     # One pass over the pixels for the extrema, the thumbnail's first step and
     # the grey levels whash starts from.
     found = survey(pixels, thumbnail_box(pixels.width, pixels.height, size), gray=True)
-    meta = describe(img, found.extrema if found else pillow_extrema(pixels), full_size)
     reduced = (found.reduced, found.factors) if found and found.reduced else None
-    orientation = img.getexif().get(0x0112, 1)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # palette-transparency notes and the like
+        # Pillow's notes on metadata it skips ("Corrupt EXIF data", palette
+        # transparency and the like): the picture itself reads fine.
+        warnings.simplefilter("ignore")
+        meta = describe(img, found.extrema if found else pillow_extrema(pixels), full_size)
+        orientation = img.getexif().get(0x0112, 1)
         hashes = hash_image(pixels, found.gray if found else None)
         thumb = make_thumbnail(pixels, size, reduced, orientation)
     png = encode_png(thumb, text_chunks(relative, meta, hashes))

@@ -7,6 +7,7 @@ import dataclasses
 import errno
 import importlib.util
 import json
+import os
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
@@ -16,12 +17,14 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import CattagsError
+from .errors import CattagsError, ReadOnlyDatabase
+from .thumbnails import TEMP_PREFIX
 
 
 class CattagsGroup(click.Group):
-    """Commands whose environment fails (a full disk, a database another
-    program keeps locked) end with a clear message and status 1, not a traceback."""
+    """Commands whose environment fails (a full or read-only disk, a file in
+    the way, a damaged database, one another program keeps locked) end with
+    a clear one-line message and status 1, not a traceback."""
 
     def invoke(self, ctx: click.Context):
         try:
@@ -30,15 +33,22 @@ class CattagsGroup(click.Group):
             raise click.ClickException(str(error)) from None
         except sqlite3.OperationalError as error:
             raise click.ClickException(environment_message(error)) from None
+        except sqlite3.DatabaseError as error:
+            raise click.ClickException(
+                f"the database is damaged ({error}): check it with `PRAGMA quick_check`,"
+                " then restore a backup or rebuild it with cattags ingest into a new --db"
+            ) from None
         except OSError as error:
-            if error.errno != errno.ENOSPC:
-                raise
             raise click.ClickException(environment_message(error)) from None
 
 
 def environment_message(error: Exception) -> str:
-    """Plain words for a failure of the disk or of the database lock."""
+    """Plain words for a failure of the disk, a file or the database lock."""
     text = str(error)
+    if isinstance(error, OSError) and error.errno != errno.ENOSPC:
+        return (
+            f"{file_named(error)}: {error.strerror or error}; stopped, and what was saved is kept"
+        )
     if isinstance(error, OSError) or "disk is full" in text:
         where = f" ({error.filename})" if getattr(error, "filename", None) else ""
         return (
@@ -51,6 +61,15 @@ def environment_message(error: Exception) -> str:
             " saving a move) for 30 s: run the command again when it is done"
         )
     return f"the database could not be used: {text}"
+
+
+def file_named(error: OSError) -> str:
+    """The path an OSError is about (a temporary file's folder, not its
+    passing name)."""
+    if not error.filename:
+        return "a file"
+    path = Path(os.fsdecode(error.filename))
+    return str(path.parent if path.name.startswith(TEMP_PREFIX) else path)
 
 
 def shown_default(name: str, kind, default, text: str):
@@ -89,8 +108,21 @@ def crops_option(function):
 
 
 def workers_option(help_text: str):
-    """--workers, shared by ingest and pairs."""
+    """--workers, shared by ingest and pairs; more than the machine can use
+    is capped, with a note."""
     return click.option("--workers", type=click.IntRange(1, 256), default=None, help=help_text)
+
+
+def note_worker_cap(workers: int | None) -> None:
+    """A note on stderr when this machine will run fewer workers than asked."""
+    from .parallel import MAX_WORKERS_PER_CORE, worker_limit
+
+    if workers and workers > worker_limit():
+        click.echo(
+            f"--workers {workers}: more than {MAX_WORKERS_PER_CORE} a core on this machine,"
+            f" so {worker_limit()} are used (and never more than the files need)",
+            err=True,
+        )
 
 
 @click.group(cls=CattagsGroup)
@@ -213,6 +245,8 @@ def ingest(
         cattags ingest ./cats
     """
     need_ingest_extra("ingest")
+    if dask is None:  # a cluster's workers are the cluster's
+        note_worker_cap(workers)
     from .pipeline import count_scan_items
     from .pipeline import ingest as run_ingest
 
@@ -282,12 +316,24 @@ def database_option(function):
 
 
 @contextmanager
-def existing_database(database: Path):
-    """The database, or a clean error when there is none or ingest never ran;
-    closed (its log folded in) afterwards."""
-    from .store import check_database, opened, require_settings
+def existing_database(database: Path, changes: bool = True):
+    """The database, or a clean error when there is none, ingest never ran,
+    or it is damaged; closed (its log folded in) afterwards. A database on
+    read-only media is read in place, or refused for a command that `changes` it."""
+    from .store import check_database, opened, reading, require_settings, writable
 
     check_database(database, new_ok=False)  # before anything migrates it
+    if not writable(database):
+        if changes:
+            raise ReadOnlyDatabase(
+                f"{database} is read-only (read-only media, or no permission to write it"
+                " or its folder), and this command changes it; stats, duplicates and"
+                " sort --dry-run can read it"
+            )
+        with reading(database) as db:
+            require_settings(db)
+            yield db
+        return
     with opened(database) as db:
         require_settings(db)
         yield db
@@ -312,6 +358,7 @@ def pairs(database, neighbours, rule, crops, workers):
         cattags pairs --db cats/cats.db --neighbours 8 --rule "phash+dhash<=16"
     """
     need_ingest_extra("pairs")
+    note_worker_cap(workers)
     from .nearby import save_nearby
 
     with existing_database(database) as db:
@@ -341,7 +388,7 @@ def sort(database, by, dry_run):
     """
     from .sort import sort_thumbnails
 
-    with existing_database(database) as db:
+    with existing_database(database, changes=not dry_run) as db:
         moves = sort_thumbnails(db, by, dry_run=dry_run)
     for move in moves if dry_run else []:
         click.echo(f"{move.image_id}: {move.from_folder or '.'} -> {move.to_folder or '.'}")
@@ -365,7 +412,7 @@ def stats(database, plot):
     """
     from .stats import collect_stats, plot_nearest, stats_lines
 
-    with existing_database(database) as db:
+    with existing_database(database, changes=False) as db:
         numbers = collect_stats(db)
     for line in stats_lines(numbers):
         click.echo(line)
@@ -409,7 +456,9 @@ def duplicates(database, as_json, as_csv, different, same):
     """
     from .groups import decide, list_groups
 
-    with existing_database(database) as db:
+    if different and same:
+        raise click.UsageError("give --different or --same, not both: one decision at a time")
+    with existing_database(database, changes=bool(different or same)) as db:
         for decision, pair in (("different", different), ("same", same)):
             if pair:
                 decide(db, pair[0], pair[1], decision, "cattags duplicates")

@@ -12,6 +12,7 @@ recorded in the errors table (and read again by the next run).
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from .errors import CattagsError
 
 LOCAL = "local"  # --dask local: a cluster of processes on this machine
 CONNECT_SECONDS = 10  # how long to wait for a scheduler that does not answer
+MAX_FRAMES = 1024  # frames in a Dask message, far more than a handshake has
 INSTALL = "pip install 'datasette-cattags[dask]'"
 
 
@@ -42,6 +44,36 @@ def require_dask() -> None:
         )
 
 
+def check_greeting(address: str) -> None:
+    """CattagsError unless what listens at a tcp:// address greets like a
+    Dask scheduler. A scheduler sends its handshake first, at once; Dask's
+    client would wait forever on a port that speaks another protocol (an
+    HTTP server says nothing until it is asked)."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    scheme, location = parse_address(address)
+    if scheme != "tcp":
+        return  # tls:// and the rest: the handshake is theirs
+    host, port = parse_host_port(location)
+    greeting = b""
+    try:
+        with socket.create_connection((host, port), timeout=CONNECT_SECONDS) as sock:
+            sock.settimeout(CONNECT_SECONDS)
+            while len(greeting) < 8 and (data := sock.recv(8 - len(greeting))):
+                greeting += data
+    except TimeoutError:
+        if not greeting:
+            raise CattagsError(
+                f"{address} accepts connections but sent no Dask greeting in"
+                f" {CONNECT_SECONDS} s: is it a Dask scheduler's port?"
+            ) from None
+    except OSError as error:
+        raise CattagsError(f"cannot reach the Dask scheduler at {address}: {error}") from None
+    # A Dask message starts with its number of frames, a small 64-bit integer.
+    if len(greeting) < 8 or int.from_bytes(greeting, "little") > MAX_FRAMES:
+        raise CattagsError(f"{address} answers, but not like a Dask scheduler")
+
+
 @contextmanager
 def dask_pool(address: str, workers: int) -> Iterator[DaskPool]:
     """A pool on the scheduler at `address` ("tcp://host:8786"), or on a new
@@ -60,6 +92,7 @@ def dask_pool(address: str, workers: int) -> Iterator[DaskPool]:
             )
             client = Client(cluster)
         else:
+            check_greeting(address)
             client = Client(address, timeout=CONNECT_SECONDS)
     except (OSError, TimeoutError, ValueError) as error:
         if cluster is not None:

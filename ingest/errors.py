@@ -26,12 +26,28 @@ class NotAFolder(FolderOutsideRoot):
     """A folder name that is an existing file."""
 
 
+class FileInTheWay(CattagsError):
+    """A move would overwrite another file of the same name: nothing moves."""
+
+
+class MissingThumbnails(CattagsError):
+    """Thumbnail files a move needs are not where the database says."""
+
+
 class UnknownPicture(CattagsError):
     """Image ids that are not in the database."""
 
     def __init__(self, image_ids: list[str]):
         super().__init__(f"no such picture: {', '.join(image_ids)}")
         self.image_ids = image_ids
+
+
+class DamagedDatabase(CattagsError):
+    """A database file that SQLite finds corrupt."""
+
+
+class ReadOnlyDatabase(CattagsError):
+    """A database this process cannot write, asked to change."""
 
 
 class DatabaseBusy(CattagsError):

@@ -15,6 +15,18 @@ id in SQL gives exactly what a full scan gives). Join it back to images:
     join images on images.rowid = json_extract(hit.value, '$[0]')
     order by distance, images.id limit 10
 
+What one call may cost is bounded, for a public server's sake:
+
+- It returns at most MAX_HITS pictures, ties included. When more pictures
+  tie at the k-th distance than fit, those with the lowest rowids are kept
+  and the list ends with `[null, distance, left_out]`: how many pictures at
+  that distance were left out (a join on rowid drops that entry).
+- Given a time limit (the plugin passes Datasette's `sql_time_limit_ms`),
+  the calls of one SQL statement stop when the statement has run that long:
+  the function interrupts the statement, which then fails as Datasette's own
+  time limit fails it. SQLite's trace callback marks when each statement
+  starts, so the connection's trace callback is this module's.
+
 Imports numpy only: the Datasette plugin registers it on every connection.
 """
 
@@ -23,6 +35,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import time
 from collections.abc import Callable
 
 import numpy as np
@@ -30,7 +43,8 @@ import numpy as np
 from .hashing import hash_to_unsigned
 
 IMAGE_ID = re.compile(r"^\d+x\d+_[0-9a-f]{16}$")
-MAX_K = 1000  # the most neighbours one call returns (ties aside)
+MAX_K = 1000  # the most neighbours one call asks for
+MAX_HITS = 1000  # the most pictures one call returns, ties included (~20 KB of JSON)
 
 
 class CodeIndex:
@@ -50,8 +64,10 @@ class CodeIndex:
             self.token = token
         return self
 
-    def nearest(self, code: int, k: int, exclude: int | None) -> list[list[int]]:
-        """[[rowid, distance], ...] within the k-th smallest distance, nearest first."""
+    def nearest(self, code: int, k: int, exclude: int | None) -> list[list[int | None]]:
+        """[[rowid, distance], ...] within the k-th smallest distance, nearest
+        first, at most MAX_HITS of them; then [None, distance, left out] when
+        ties at the k-th distance did not all fit."""
         if k < 1 or not len(self.codes):
             return []
         distance = np.bitwise_count(self.codes ^ np.uint64(code)).astype(np.int64)
@@ -60,13 +76,19 @@ class CodeIndex:
         k = min(k, len(distance) - (exclude is not None))
         if k <= 0:
             return []
-        kth = np.partition(distance, k - 1)[k - 1]
-        keep = np.flatnonzero(distance <= kth)
-        order = np.lexsort((self.rowids[keep], distance[keep]))
-        chosen = keep[order]
-        return [
+        kth = int(np.partition(distance, k - 1)[k - 1])
+        closer = np.flatnonzero(distance < kth)
+        tied = np.flatnonzero(distance == kth)  # in rowid order: rowids ascend
+        room = MAX_HITS - len(closer)
+        chosen = np.concatenate(
+            [closer[np.lexsort((self.rowids[closer], distance[closer]))], tied[:room]]
+        )
+        hits: list[list[int | None]] = [
             [int(r), int(d)] for r, d in zip(self.rowids[chosen], distance[chosen], strict=True)
         ]
+        if len(tied) > room:
+            hits.append([None, kth, int(len(tied) - room)])
+        return hits
 
 
 def read_codes(conn: sqlite3.Connection) -> tuple[np.ndarray, np.ndarray]:
@@ -98,11 +120,48 @@ def read_codes(conn: sqlite3.Connection) -> tuple[np.ndarray, np.ndarray]:
     return np.array(json.loads(rowids), dtype=np.int64), codes
 
 
-def nearest_images_function(conn: sqlite3.Connection) -> Callable[[object, object], str | None]:
-    """The SQL function for one connection (its own index)."""
+class StatementClock:
+    """When the connection's current SQL statement started, from SQLite's
+    trace callback (statements run by the function itself do not count)."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.started = time.monotonic()
+        self.inside = False
+        conn.set_trace_callback(self.statement_started)
+
+    def statement_started(self, _sql: str) -> None:
+        if not self.inside:
+            self.started = time.monotonic()
+
+
+def nearest_images_function(
+    conn: sqlite3.Connection, time_limit_ms: int | None = None
+) -> Callable[[object, object], str | None]:
+    """The SQL function for one connection (its own index). With a time
+    limit, a statement whose calls run past it is interrupted."""
     index = CodeIndex(conn)
+    clock = StatementClock(conn) if time_limit_ms else None
 
     def nearest_images(query: object, k: object) -> str | None:
+        if clock is not None and time.monotonic() - clock.started > time_limit_ms / 1000:
+            conn.interrupt()  # the statement ends with "interrupted", like Datasette's limit
+            return None
+        if clock is not None:
+            clock.inside = True
+        try:
+            return answer(query, k)
+        except sqlite3.OperationalError as error:
+            if error.args != ("interrupted",):
+                raise
+            # A time limit stopped the function's own read: stop the statement
+            # that called it too, rather than fail with a vaguer error.
+            conn.interrupt()
+            return None
+        finally:
+            if clock is not None:
+                clock.inside = False
+
+    def answer(query: object, k: object) -> str | None:
         if not isinstance(k, int) or isinstance(k, bool):
             return None
         k = min(k, MAX_K)

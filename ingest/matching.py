@@ -69,7 +69,14 @@ def parse_rule(text: str) -> Rule:
     unknown = [h for h in hashes if h not in HASHES]
     if unknown or len(set(hashes)) != len(hashes):
         raise CattagsError(f"rule {text!r}: use each of {', '.join(HASHES)} at most once")
-    return Rule(hashes, int(match.group(2)))
+    limit, most = int(match.group(2)), 64 * len(hashes)
+    if limit >= most:
+        raise CattagsError(
+            f"rule {text!r}: {len(hashes)} hash{'es' if len(hashes) > 1 else ''} of 64 bits"
+            f" differ by {most} bits at most, so a limit of {limit} would join every pair:"
+            " use a limit below that (the default is phash+dhash<=18)"
+        )
+    return Rule(hashes, limit)
 
 
 @dataclass

@@ -13,16 +13,19 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from .errors import FolderOutsideRoot, NotAFolder, UnknownPicture
+from .errors import (
+    FileInTheWay,
+    FolderOutsideRoot,
+    MissingThumbnails,
+    NotAFolder,
+    UnknownPicture,
+)
+from .scanning import refused_character
 from .store import utc_now, write_transaction
 from .tags import refresh_tags_column, save_tags, tags_from_path
 from .thumbnails import thumbnail_name
 
 MAX_COMPONENT_BYTES = 255  # the longest file name most file systems allow
-# Characters a folder name may not hold: controls, and the invisible ones
-# (bidi overrides, zero-width spaces, byte-order marks, line separators) that
-# make two different folders look the same.
-REFUSED_CATEGORIES = {"Cc": "control", "Cf": "invisible", "Zl": "line", "Zp": "paragraph"}
 UNDO_SUFFIX = " (undo)"  # appended to the actor of the moves an undo makes
 
 
@@ -34,12 +37,9 @@ def safe_folder(root: Path, folder: str) -> str:
     symlinks are resolved.
     """
     text = unicodedata.normalize("NFC", folder.strip().replace("\\", "/"))
-    for ch in text:
-        kind = REFUSED_CATEGORIES.get(unicodedata.category(ch))
-        if kind:
-            raise FolderOutsideRoot(
-                f"folder names cannot contain {kind} characters (U+{ord(ch):04X})"
-            )
+    refused = refused_character(text)
+    if refused:
+        raise FolderOutsideRoot(refused)
     drive = os.name == "nt" and len(text) > 1 and text[1] == ":"
     if text.startswith("/") or drive:
         raise FolderOutsideRoot("the folder must be relative to the thumbnails root")
@@ -169,7 +169,9 @@ def apply_moves(
 ) -> None:
     """Rows first, files last, in one write transaction: if a rename or the
     commit fails, the renames done so far are undone and no row changes.
-    `also(batch)` runs inside the transaction before the files move."""
+    `also(batch)` runs inside the transaction before the files move.
+    Checked first (see check_moves): nothing moves if any move cannot."""
+    check_moves(root, moves)
     done: list[tuple[Path, Path]] = []
     try:
         with write_transaction(db):
@@ -190,6 +192,50 @@ def apply_moves(
         for source, target in reversed(done):
             os.replace(target, source)
         raise
+
+
+def check_moves(root: Path, moves: list[Move]) -> None:
+    """FolderOutsideRoot or NotAFolder for a target folder the web move
+    would refuse (a link out of the root, a file), MissingThumbnails, or
+    FileInTheWay for a different file of the same name in a target folder."""
+    for folder in sorted({move.to_folder for move in moves}):
+        try:
+            safe_folder(root, folder)
+        except FolderOutsideRoot as error:
+            raise type(error)(f"{folder}: {error}; nothing moved") from None
+    missing = [
+        f"{move.from_folder}/{thumbnail_name(move.image_id)}".lstrip("/")
+        for move in moves
+        if not (root / move.from_folder / thumbnail_name(move.image_id)).is_file()
+    ]
+    if missing:
+        raise MissingThumbnails(
+            f"{len(missing)} thumbnail file{'s are' if len(missing) > 1 else ' is'} missing"
+            f" from {root} ({missing[0]} first): run `cattags sync --restore` to write them back;"
+            " nothing moved"
+        )
+    for move in moves:
+        name = thumbnail_name(move.image_id)
+        target = root / move.to_folder / name
+        if os.path.lexists(target) and not same_file_contents(
+            target, root / move.from_folder / name
+        ):
+            raise FileInTheWay(
+                f"{move.to_folder}/{name} is already there and is another file:"
+                " move or delete it first; nothing moved"
+            )
+
+
+def same_file_contents(a: Path, b: Path) -> bool:
+    """Whether two paths are regular files with the same bytes."""
+    try:
+        return (
+            a.is_file()
+            and a.stat().st_size == b.stat().st_size
+            and a.read_bytes() == b.read_bytes()
+        )
+    except OSError:
+        return False
 
 
 def undo(db: Database, root: Path, actor: str) -> Outcome:

@@ -16,7 +16,7 @@ from sqlite_utils import Database
 from .groups import apply_decisions, save_clusters
 from .hashing import VARIANT_BYTES, VARIANT_HASHES, VARIANT_NAMES, unpack_variants
 from .matching import DEFAULT_RULE, HASHES, Codes, Rule, find_duplicates, parse_rule
-from .parallel import default_workers
+from .parallel import capped_workers
 from .store import read_settings, save_settings, write_transaction
 
 DEFAULT_NEIGHBOURS = 5  # nearest cats kept per picture
@@ -81,7 +81,7 @@ def save_nearby(
         full = True  # a different question: nothing stored can be reused
     if not full and not waiting(db, k):
         return stored_summary(db)  # nothing new: what is stored stands
-    workers = workers or default_workers()
+    workers = capped_workers(workers)
     codes = load_codes(db)
     ids = codes.ids
     position = {image_id: n for n, image_id in enumerate(ids)}

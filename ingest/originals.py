@@ -5,9 +5,11 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 from sqlite_utils import Database
 
+from .opening import ChangedFile, open_regular
 from .store import db_file, path_from_setting, read_settings
 
 # Formats every current browser shows, with their content types.
@@ -28,6 +30,16 @@ class Original:
     content_type: str
     sha256: str
     bytes: int
+    mtime: int  # nanoseconds, as ingest saw it
+
+    def open(self) -> BinaryIO:
+        """The file, opened without following a link, or ChangedFile when it
+        is no longer the file ingest read (other size or time: replaced)."""
+        handle, info = open_regular(self.path, follow_links=False)
+        if (info.st_size, info.st_mtime_ns) != (self.bytes, self.mtime):
+            handle.close()
+            raise ChangedFile("the file changed since ingest read it: run cattags ingest again")
+        return handle
 
 
 def find_original(db: Database, image_id: str, max_bytes: int) -> Original | None:
@@ -35,8 +47,9 @@ def find_original(db: Database, image_id: str, max_bytes: int) -> Original | Non
 
     Looked up by image id in `files`, never by a path from outside; only a
     regular file that still lies inside the source root once links are
-    resolved, has the size ingest recorded, is a format browsers show, and is
-    no larger than max_bytes.
+    resolved, has the size and modification time ingest recorded (else it
+    was replaced, and its checksum, the ETag, would lie), is a format
+    browsers show, and is no larger than max_bytes.
     """
     row = db.execute("SELECT format FROM images WHERE id = ?", [image_id]).fetchone()
     settings = read_settings(db)
@@ -44,11 +57,11 @@ def find_original(db: Database, image_id: str, max_bytes: int) -> Original | Non
         return None
     root = os.path.realpath(path_from_setting(db_file(db), settings["source_root"]))
     files = db.execute(
-        "SELECT path, raw_path, sha256, bytes FROM files"
+        "SELECT path, raw_path, sha256, bytes, mtime FROM files"
         " WHERE image_id = ? AND missing_since IS NULL ORDER BY path",
         [image_id],
     ).fetchall()
-    for path, raw, sha256, size in files:
+    for path, raw, sha256, size, mtime in files:
         name = os.fsdecode(raw) if raw else path
         real = os.path.realpath(os.path.join(root, name))
         if not real.startswith(root + os.sep):
@@ -57,6 +70,7 @@ def find_original(db: Database, image_id: str, max_bytes: int) -> Original | Non
             info = os.stat(real)
         except OSError:
             continue
-        if info.st_size == size and size <= max_bytes and os.path.isfile(real):
-            return Original(Path(real), WEB_FORMATS[row[0]], sha256, size)
+        unchanged = (info.st_size, info.st_mtime_ns) == (size, mtime)
+        if unchanged and size <= max_bytes and os.path.isfile(real):
+            return Original(Path(real), WEB_FORMATS[row[0]], sha256, size, mtime)
     return None

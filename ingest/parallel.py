@@ -19,6 +19,23 @@ IN_FLIGHT_PER_WORKER = 16  # tasks queued per worker: a slow one never idles the
 PARENT_CHECK_SECONDS = 0.5  # how often a worker looks whether its parent is still there
 
 
+MAX_WORKERS_PER_CORE = 4  # beyond this, more processes only cost memory (~30 MB each)
+
+
+def worker_limit() -> int:
+    """The most workers a run starts, whatever it is asked for."""
+    return MAX_WORKERS_PER_CORE * default_workers()
+
+
+def capped_workers(asked: int | None, files: int | None = None) -> int:
+    """Workers for a run: as asked (every core by default), at most
+    worker_limit(), and no more than there are tasks of CHUNK `files`."""
+    workers = min(asked or default_workers(), worker_limit())
+    if files is not None:
+        workers = min(workers, max(1, -(-files // CHUNK)))
+    return workers
+
+
 def default_workers() -> int:
     """Every core this process may run on."""
     try:

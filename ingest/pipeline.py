@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gc
 import itertools
@@ -15,9 +16,9 @@ from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
 
-from .errors import CattagsError, NoPictures
+from .errors import CattagsError, NoPictures, ReadOnlyDatabase
 from .matching import parse_rule
-from .parallel import default_workers
+from .parallel import capped_workers, default_workers
 from .rows import insert_image, save_variants, write_back_thumbnail
 from .scanning import ScanItem, ScanProblem, Skipped, SourceFile, iter_source_files
 from .store import (
@@ -31,6 +32,7 @@ from .store import (
     save_error,
     save_settings,
     utc_now,
+    writable,
 )
 from .tags import refresh_tags_column, save_tags, tags_from_path
 from .thumbnails import (
@@ -146,10 +148,14 @@ def ingest(
 
         require_dask()
     kind = check_database(where.database, new_ok=True)
+    if kind != "missing" and not writable(where.database):
+        raise ReadOnlyDatabase(f"{where.database} is read-only: ingest cannot add to it")
     if kind != "cattags" and not has_pictures(where):
         raise NoPictures(f"no pictures found under {where.source}: nothing was written")
     with only_writer(where.database, "cattags ingest"), opened(where.database) as db:
-        reading = Reading(size, mode, workers or default_workers(), dask)
+        # A cluster's workers are its own: only this machine's are capped.
+        count = capped_workers(workers) if dask is None else workers or default_workers()
+        reading = Reading(size, mode, count, dask)
         summary = _ingest(db, where, thumbs, reading, on_progress, commit_every)
         from .nearby import save_nearby
 
@@ -198,9 +204,12 @@ def _ingest(
     first = next(todo, None)
     if first is None:
         return run.finish()  # nothing to read: no compiled loops, no processes
-    from .parallel import iter_map
+    from .parallel import CHUNK, capped_workers, iter_map
 
-    files = itertools.chain([first], todo)
+    # A look ahead: a run of 30 files never starts 30 processes' worth of pool.
+    ahead = list(itertools.islice(todo, reading.workers * CHUNK))
+    files = itertools.chain([first], ahead, todo)
+    reading = dataclasses.replace(reading, workers=capped_workers(reading.workers, 1 + len(ahead)))
     with readers(reading) as (executor, workers, on_lost):
         for file, result in iter_map(analyse, files, workers, executor=executor, lost=on_lost):
             run.save(file, result)
@@ -270,7 +279,7 @@ def hash_mode(db: Database, stored: dict[str, str], asked: str | None) -> str:
 def _analyse(file: SourceFile, size: int, mode: str) -> Analysis | Failure:
     from .analyse import analyse_file
 
-    return analyse_file(file.path, file.relative, size, mode)
+    return analyse_file(file.path, file.relative, size, mode, file.bytes)
 
 
 class Run:

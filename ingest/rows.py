@@ -13,6 +13,7 @@ from sqlite_utils import Database
 from .hashing import VARIANT_BYTES, Hashes, hex_to_int64
 from .tags import save_tags, tags_from_path
 from .thumbnails import image_id, size_text, thumbnail_name, write_atomically
+from .xmp import kept_xmp
 
 # Metadata keys and the names of the PNG text chunks that carry them (the
 # prototype called the extrema "extremes").
@@ -63,6 +64,8 @@ def row_from_chunks(chunks: dict[str, str], thumb: tuple[int, int]) -> dict[str,
     for key in JSON_KEYS:
         text = chunks.get(CHUNK_NAMES.get(key, key))
         meta[key] = None if text in (None, "null") else json.loads(text)
+    if meta["xmp"] is not None:  # a thumbnail made before XMP was capped
+        meta["xmp"] = kept_xmp(meta["xmp"], len(chunks["xmp"]))
     hashes = Hashes(chunks["whash"], chunks.get("phash"), chunks.get("dhash"))
     return image_row(meta, hashes, thumb)
 

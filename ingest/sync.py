@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 from sqlite_utils import Database
 
 from .moves import next_batch, save_move
@@ -33,7 +34,8 @@ class SyncReport:
     unknown: list[str] = field(default_factory=list)  # files with no row and no usable metadata
     duplicates: list[str] = field(default_factory=list)  # the same thumbnail in two folders
     missing: list[str] = field(default_factory=list)  # rows whose thumbnail file is gone
-    restored: list[str] = field(default_factory=list)  # missing files written back
+    changed: list[str] = field(default_factory=list)  # files whose bytes are not the thumbnail's
+    restored: list[str] = field(default_factory=list)  # missing or changed files written back
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): skipped
 
     def lines(self) -> list[str]:
@@ -41,13 +43,18 @@ class SyncReport:
         lines = [
             f"{self.thumbnails:,} thumbnails, {len(self.moved):,} moved,"
             f" {len(self.recreated):,} rows re-created, {len(self.missing):,} missing,"
-            f" {len(self.restored):,} restored"
+            f" {len(self.changed):,} changed, {len(self.restored):,} restored"
         ]
         lines += [f"moved: {i} {a or '.'} -> {b or '.'}" for i, a, b in self.moved]
         lines += [f"re-created from its PNG: {path}" for path in self.recreated]
         lines += [f"not a cattags thumbnail (no metadata): {path}" for path in self.unknown]
         lines += [f"also found at: {path} (kept the first)" for path in self.duplicates]
         lines += [f"thumbnail missing: {i}" for i in self.missing if i not in self.restored]
+        lines += [
+            f"changed: {path} (its bytes are not this picture's thumbnail;"
+            f" {'written back' if path in self.restored else 'sync --restore writes it back'})"
+            for path in self.changed
+        ]
         lines += [f"skipped: {path} ({reason})" for path, reason in self.problems]
         return lines
 
@@ -68,7 +75,11 @@ def sync_thumbnails(db: Database, restore: bool = False) -> SyncReport:
             if db.execute("INSERT OR IGNORE INTO temp.found VALUES (?)", [identity]).rowcount == 0:
                 report.duplicates.append(relative)
                 continue
-            row = db.execute("SELECT folder FROM images WHERE id = ?", [identity]).fetchone()
+            row = db.execute(
+                "SELECT folder, thumbnail FROM images WHERE id = ?", [identity]
+            ).fetchone()
+            if row is not None and not holds_version(root / relative, row[1]):
+                report.changed.append(relative)
             if row is None:
                 problem = recreate_row(db, root / relative, identity, folder)
                 if problem is None:
@@ -92,7 +103,22 @@ def sync_thumbnails(db: Database, restore: bool = False) -> SyncReport:
         report.missing.append(identity)
         if restore and write_back_thumbnail(db, root, identity, folder):
             report.restored.append(identity)
+    for relative in report.changed if restore else []:
+        folder, _, name = relative.rpartition("/")
+        if write_back_thumbnail(db, root, id_from_thumbnail_name(name), folder):
+            report.restored.append(relative)
     return report
+
+
+def holds_version(path: Path, version: str | None) -> bool:
+    """Whether a thumbnail file's bytes have the checksum the database keeps
+    (True when it keeps none, or the file cannot be read: reported elsewhere)."""
+    if not version:
+        return True
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest() == version
+    except OSError:
+        return True
 
 
 def recreate_row(db: Database, path: Path, identity: str, folder: str) -> str | None:
@@ -110,6 +136,8 @@ def recreate_row(db: Database, path: Path, identity: str, folder: str) -> str | 
         meta = read_png_metadata(png)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         return f"too many pixels (decompression bomb?): {error}"
+    except UnidentifiedImageError:
+        return "not a readable PNG: not a picture Pillow can read"
     except (OSError, SyntaxError, ValueError) as error:
         return f"not a readable PNG: {error}"
     try:

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from .scanning import raw_bytes, storable
+from .scanning import raw_bytes, refused_character, storable, visible
 
 DEFAULT_SIZE = 64  # px, longest side: the prototype found 64 "just about right"
 REDUCING_GAP = 2.0  # Pillow's thumbnail rule: box-reduce to >= 2x the size, then resample
@@ -188,11 +188,13 @@ def iter_thumbnail_files(
         for entry in entries:
             relative = f"{folder}/{entry.name}" if folder else entry.name
             if entry.is_dir(follow_symlinks=False):
-                if raw_bytes(entry.name) is None:  # UTF-8: a folder the database can name
-                    below.append(relative)
-                else:
+                if raw_bytes(entry.name) is not None:
                     reason = "folder name is not UTF-8: rename it to use what it holds"
                     problems.append((storable(relative), reason))
+                elif refused := refused_character(entry.name):  # the web move's rule
+                    problems.append((visible(relative), f"{refused}: rename it to use it"))
+                else:  # a folder the database can name
+                    below.append(relative)
             elif THUMBNAIL_NAME.match(entry.name):
                 if entry.is_file():
                     yield folder, entry.name

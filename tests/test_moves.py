@@ -1,10 +1,11 @@
 """Moving thumbnails is all or nothing: rows and files change together."""
 
 import sqlite3
+import subprocess
 
 import pytest
 
-from ingest.errors import UnknownPicture
+from ingest.errors import FileInTheWay, UnknownPicture
 from ingest.moves import move_thumbnails
 from ingest.pipeline import ingest
 from ingest.store import open_database
@@ -21,16 +22,34 @@ def library(cats):
 def test_a_failed_rename_changes_no_row_and_puts_earlier_files_back(library):
     db_path, thumbs = library
     first, second = [i for (i,) in rows(db_path, "select id from images order by id limit 2")]
-    # The second picture cannot land: its target name is taken by a folder.
-    (thumbs / "keep" / f"{second}_.png").mkdir(parents=True)
-    db = open_database(db_path)
-    with pytest.raises(OSError):
-        move_thumbnails(db, thumbs, [(first, "keep"), (second, "keep")], "tester")
+    # The second picture cannot land: its folder is another file system, and
+    # a rename does not cross file systems (checks before the move cannot know).
+    other = thumbs / "other"
+    other.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(other)]).returncode:
+        pytest.skip("cannot mount a file system here (needs root)")
+    try:
+        db = open_database(db_path)
+        with pytest.raises(OSError):
+            move_thumbnails(db, thumbs, [(first, "keep"), (second, "other")], "tester")
+    finally:
+        subprocess.run(["umount", str(other)], check=True)
     assert (thumbs / f"{first}_.png").is_file() and (thumbs / f"{second}_.png").is_file()
     assert not (thumbs / "keep" / f"{first}_.png").exists()
     assert rows(db_path, "select count(*) from moves") == [(0,)]
     assert rows(db_path, "select count(*) from images where folder != ''") == [(0,)]
     assert rows(db_path, "select count(*) from image_tags where tag = 'keep'") == [(0,)]
+
+
+def test_a_folder_in_the_way_is_refused_before_anything_moves(library):
+    db_path, thumbs = library
+    first, second = [i for (i,) in rows(db_path, "select id from images order by id limit 2")]
+    (thumbs / "keep" / f"{second}_.png").mkdir(parents=True)
+    db = open_database(db_path)
+    with pytest.raises(FileInTheWay):
+        move_thumbnails(db, thumbs, [(first, "keep"), (second, "keep")], "tester")
+    assert (thumbs / f"{first}_.png").is_file() and (thumbs / f"{second}_.png").is_file()
+    assert rows(db_path, "select count(*) from moves") == [(0,)]
 
 
 def test_a_failed_commit_puts_the_files_back(library):
