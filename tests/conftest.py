@@ -1,3 +1,4 @@
+import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -47,3 +48,33 @@ def snapshot(db_path: Path, queries: dict[str, str]) -> dict[str, list]:
         return {name: conn.execute(sql).fetchall() for name, sql in queries.items()}
     finally:
         conn.close()
+
+
+# Browser tests skipped (no chromium) must not pass for a tested gallery:
+# a loud line at the end of every run, and a failing run in CI, which sets
+# CATTAGS_REQUIRE_BROWSER=1 (.ci/run).
+BROWSER_TESTS = "tests/test_browser.py"
+REQUIRE_BROWSER = "CATTAGS_REQUIRE_BROWSER"
+
+
+def skipped_browser_tests(terminalreporter) -> int:
+    reports = terminalreporter.stats.get("skipped", [])
+    return sum(1 for report in reports if report.nodeid.startswith(BROWSER_TESTS))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    skipped = skipped_browser_tests(terminalreporter)
+    if skipped:
+        terminalreporter.write_sep(
+            "!",
+            f"{skipped} BROWSER TESTS WERE SKIPPED: the gallery was NOT tested in a browser"
+            " (install Debian's chromium: apt-get install chromium)",
+            red=True,
+            bold=True,
+        )
+
+
+def pytest_sessionfinish(session, exitstatus):
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter and os.environ.get(REQUIRE_BROWSER) == "1" and skipped_browser_tests(reporter):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -3,6 +3,7 @@ against a real `datasette serve` process. Screenshots go to build/screenshots/
 (not committed): look at them."""
 
 import json
+import os
 import re
 import socket
 import subprocess
@@ -18,7 +19,7 @@ from ingest.pipeline import ingest
 
 from .conftest import rows
 
-CHROMIUM = "/usr/bin/chromium"
+CHROMIUM = os.environ.get("CATTAGS_CHROMIUM", "/usr/bin/chromium")
 SHOTS = Path(__file__).parent.parent / "build" / "screenshots"
 DESKTOP = {"width": 1400, "height": 1000}
 PHONE = {"width": 390, "height": 844}
