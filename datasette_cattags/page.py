@@ -180,8 +180,20 @@ def readable_json(text: str | None) -> str:
     return json.dumps(value)[1:-1] if isinstance(value, list) else json.dumps(value)
 
 
+# How the picture page names the XMP fields ingest keeps (ingest.xmp.FIELDS).
+XMP_LABELS = {
+    "title": "Title",
+    "description": "Description",
+    "creator": "Creator",
+    "rights": "Rights",
+    "subject": "Keywords",
+    "CreateDate": "Date",
+    "Rating": "Rating",
+}
+
+
 def xmp_summary(text: str | None) -> list[tuple[str, str]]:
-    """A few well-known XMP fields, found anywhere in the packet, as (name,
+    """A few well-known XMP fields, found anywhere in the packet, as (label,
     value), and a line saying so when ingest kept only part of the packet."""
     if not text:
         return []
@@ -189,8 +201,9 @@ def xmp_summary(text: str | None) -> list[tuple[str, str]]:
         packet = json.loads(text)
     except ValueError:
         return []
-    shown = list(xmp_fields(packet).items())
+    shown = [(XMP_LABELS.get(name, name), value) for name, value in xmp_fields(packet).items()]
     left_out = packet.get(TRUNCATED) if isinstance(packet, dict) else None
     if isinstance(left_out, dict) and isinstance(left_out.get("bytes"), int):
-        shown.append(("XMP", f"{left_out['bytes']:,} bytes: only these fields were kept"))
+        kept = "only the fields above were kept" if shown else "too large: not kept"
+        shown.append(("XMP", f"{left_out['bytes']:,} bytes; {kept}"))
     return shown

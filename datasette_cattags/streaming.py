@@ -81,9 +81,8 @@ class FileStream:
             while remaining > 0 and not gone.is_set():
                 chunk = await asyncio.to_thread(self.handle.read, min(CHUNK_BYTES, remaining))
                 remaining = remaining - len(chunk) if chunk else 0  # a file cut short ends here
-                await send(
-                    {"type": "http.response.body", "body": chunk, "more_body": remaining > 0}
-                )
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             watcher.cancel()
             self.handle.close()

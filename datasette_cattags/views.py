@@ -135,6 +135,8 @@ async def original_view(request, datasette):
     if part:
         headers["Content-Range"] = f"bytes {first}-{last}/{original.bytes}"
     status = 206 if part else 200
+    if request.method == "HEAD":  # the headers alone
+        last = first - 1
     return FileStream(handle, first, last, status, headers, request.receive, place.release)
 
 

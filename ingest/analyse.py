@@ -35,6 +35,9 @@ CHUNK_BYTES = 1024 * 1024  # read size for the checksum of a large file
 # before it is hashed and thumbnailed. Its hashes are then not imagehash's.
 FAST_SIDE = 256
 REDUCIBLE_MODES = {"L", "LA", "RGB", "RGBA", "RGBX", "CMYK"}
+# 16-bit, 32-bit and float pictures: hashed and thumbnailed from an 8-bit
+# grey copy with their levels scaled (see eight_bit).
+WIDE_MODES = {"I;16", "I;16B", "I;16L", "I;16N", "I", "F"}
 
 
 @dataclass
@@ -158,6 +161,30 @@ def reduced_copy(img: Image.Image, full_size: tuple[int, int], least: int | None
     return img.reduce(scale) if scale > 1 else img
 
 
+def eight_bit(img: Image.Image) -> Image.Image:
+    """An 8-bit grey copy of a 16-bit, 32-bit or float picture, its levels
+    scaled, not clipped; any other picture as it is.
+
+    Pillow's convert("L"), imagehash's first step, clips every level above
+    255 to white: every 16-bit picture hashed as blank and different ones
+    merged. 16-bit levels are divided by 257 (so a picture widened from 8
+    bits, as v * 257, hashes as its 8-bit self); float levels in 0-1 are
+    multiplied by 255; other 32-bit and float levels are kept when they lie
+    in 0-255, else stretched from their range.
+    """
+    if img.mode not in WIDE_MODES:
+        return img
+    levels = np.nan_to_num(np.asarray(img, dtype=np.float64))
+    low, high = (float(levels.min()), float(levels.max())) if levels.size else (0.0, 0.0)
+    if img.mode.startswith("I;16"):
+        levels = levels / 257
+    elif img.mode == "F" and 0 <= low and high <= 1:
+        levels = levels * 255
+    elif low < 0 or high > 255:
+        levels = (levels - low) * (255 / ((high - low) or 1))
+    return Image.fromarray(np.clip(np.rint(levels), 0, 255).astype(np.uint8), "L")
+
+
 def read_xmp(img: Image.Image) -> object:
     """What is kept of the picture's XMP (see xmp.py); {"unreadable": why}
     when malformed."""
@@ -246,16 +273,20 @@ def analyse_image(
     box-reduced to a short side of at least `least` before any pixel work."""
     from .pixels import survey
 
-    pixels = reduced_copy(img, full_size or img.size, least)
+    pixels = eight_bit(reduced_copy(img, full_size or img.size, least))
     # One pass over the pixels for the extrema, the thumbnail's first step and
     # the grey levels whash starts from.
     found = survey(pixels, thumbnail_box(pixels.width, pixels.height, size), gray=True)
     reduced = (found.reduced, found.factors) if found and found.reduced else None
+    if img.mode in WIDE_MODES:  # the levels as the file holds them
+        extrema = img.getextrema()
+    else:
+        extrema = found.extrema if found else pillow_extrema(pixels)
     with warnings.catch_warnings():
         # Pillow's notes on metadata it skips ("Corrupt EXIF data", palette
         # transparency and the like): the picture itself reads fine.
         warnings.simplefilter("ignore")
-        meta = describe(img, found.extrema if found else pillow_extrema(pixels), full_size)
+        meta = describe(img, extrema, full_size)
         orientation = img.getexif().get(0x0112, 1)
         hashes = hash_image(pixels, found.gray if found else None)
         thumb = make_thumbnail(pixels, size, reduced, orientation)

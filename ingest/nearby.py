@@ -92,16 +92,18 @@ def save_nearby(
     if len(ids) < 2:
         new = np.empty(0, dtype=np.int64)
     summary = NearbySummary(images=len(ids), new=len(new), full=full)
+    flat = {row[0] for row in db.execute("SELECT id FROM images WHERE flat = 1")}
     with write_transaction(db):
         if full:
             _save_all_neighbours(db, ids, codes.plain["whash"], k, workers)
             db.execute("DELETE FROM pairs WHERE near_duplicate = 1")
             if len(ids) >= 2:
-                _write_duplicates(db, ids, parsed, find_duplicates(codes, parsed, crops, workers))
+                found = find_duplicates(codes, parsed, crops, workers)
+                _write_duplicates(db, ids, parsed, found, flat)
         elif len(new):
             _save_new_neighbours(db, ids, position, codes.plain["whash"], k, new, workers)
             found = find_duplicates(codes, parsed, crops, workers, new)
-            _write_duplicates(db, ids, parsed, found)
+            _write_duplicates(db, ids, parsed, found, flat)
         apply_decisions(db)
         summary.clusters = save_clusters(db)
         summary.near_duplicates = db.execute(
@@ -235,9 +237,11 @@ def _top(found: list[tuple[int, int]], width: int) -> tuple[np.ndarray, np.ndarr
 # -- near-duplicates and clusters -------------------------------------------
 
 
-def _write_duplicates(db, ids, rule: Rule, found) -> None:
+def _write_duplicates(db, ids, rule: Rule, found, flat: set[str]) -> None:
     """Store pairs within the rule; the rule column says how a pair met
-    ("phash+dhash<=18, mirrored") when it met through a variant."""
+    ("phash+dhash<=18, mirrored") when it met through a variant. A picture
+    of one colour (`flat`) has no detail to compare: it is never a
+    near-duplicate (every flat picture hashes alike)."""
     db.conn.executemany(
         "INSERT OR REPLACE INTO pairs (image_a, image_b, algorithm, distance, near_duplicate, rule)"
         " VALUES (?, ?, ?, ?, 1, ?)",
@@ -250,5 +254,6 @@ def _write_duplicates(db, ids, rule: Rule, found) -> None:
                 ", ".join(filter(None, [str(rule), found.label(n)])),
             )
             for n, (i, j, d) in enumerate(zip(found.a, found.b, found.total, strict=True))
+            if ids[i] not in flat and ids[j] not in flat
         ),
     )

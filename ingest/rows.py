@@ -51,7 +51,17 @@ def image_row(meta: dict[str, object], hashes: Hashes, thumb: tuple[int, int]) -
         row[name] = value
         row[f"{name}_int"] = hex_to_int64(value) if value else None
     row["thumb_width"], row["thumb_height"] = thumb
+    row["flat"] = int(is_flat(meta.get("extrema")))
     return row
+
+
+def is_flat(extrema: object) -> bool:
+    """Whether a picture's extrema ((low, high), or one such pair a band)
+    say every pixel has the same colour."""
+    if not isinstance(extrema, (list, tuple)) or not extrema:
+        return False
+    bands = [extrema] if not isinstance(extrema[0], (list, tuple)) else extrema
+    return all(len(band) == 2 and band[0] == band[1] for band in bands)
 
 
 def row_from_chunks(chunks: dict[str, str], thumb: tuple[int, int]) -> dict[str, object]:

@@ -6,6 +6,8 @@ so Datasette's schema view documents every column.
 
 from __future__ import annotations
 
+import json
+
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
@@ -213,6 +215,25 @@ CREATE TABLE variant_hashes (
                                      -- 4 crops), little-endian unsigned 64-bit, 24 bytes each
 )"""
     )
+
+
+@migrations()
+def m010_flat_pictures(db: Database) -> None:
+    """images.flat: pictures of one colour, which have no detail to compare
+    and are never near-duplicates (they all hash alike)."""
+    from .rows import is_flat
+
+    db.execute(
+        "ALTER TABLE images ADD COLUMN flat INTEGER"
+        " /* 1: every pixel the same colour (no detail): never a near-duplicate */"
+        " NOT NULL DEFAULT 0"
+    )
+    flat = [
+        (image_id,)
+        for image_id, extrema in db.execute("SELECT id, extrema FROM images").fetchall()
+        if is_flat(json.loads(extrema) if extrema else None)
+    ]
+    db.conn.executemany("UPDATE images SET flat = 1 WHERE id = ?", flat)
 
 
 def ensure_schema(db: Database) -> None:

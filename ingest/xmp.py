@@ -29,8 +29,13 @@ def kept_xmp(packet: object, size: int) -> object:
     size in bytes."""
     if len(json.dumps(packet)) <= KEPT_LIMIT:
         return packet
-    found = {name: value[:FIELD_LIMIT] for name, value in xmp_fields(packet).items()}
+    found = {name: cut(value) for name, value in xmp_fields(packet).items()}
     return {**found, TRUNCATED: {"bytes": size, "why": f"over {KEPT_LIMIT} bytes as JSON"}}
+
+
+def cut(text: str) -> str:
+    """At most FIELD_LIMIT characters, an ellipsis saying where it was cut."""
+    return text if len(text) <= FIELD_LIMIT else text[: FIELD_LIMIT - 1] + "\u2026"
 
 
 def xmp_fields(packet: object) -> dict[str, str]:
@@ -51,9 +56,11 @@ def xmp_fields(packet: object) -> dict[str, str]:
 
 
 def flatten(value: object) -> str:
-    """The text inside an XMP value (rdf:Alt, rdf:Bag and the like)."""
+    """The text inside an XMP value (rdf:Alt, rdf:Bag and the like), without
+    its language tags (xml:lang="x-default")."""
     if isinstance(value, dict):
-        return ", ".join(filter(None, (flatten(v) for v in value.values())))
+        texts = (flatten(v) for k, v in value.items() if str(k).split("}")[-1] != "lang")
+        return ", ".join(filter(None, texts))
     if isinstance(value, list):
         return ", ".join(filter(None, (flatten(v) for v in value)))
     return str(value).strip()

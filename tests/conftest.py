@@ -1,6 +1,8 @@
 import os
 import shutil
 import sqlite3
+import subprocess
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,6 +32,19 @@ def writable_copy(source: Path, folder: Path) -> Path:
 def cats(demo_pictures, tmp_path) -> Path:
     """A private, writable copy of the demo pictures."""
     return writable_copy(demo_pictures, tmp_path)
+
+
+@contextmanager
+def tmpfs(folder: Path, options: str = "size=20m"):
+    """A small file system mounted at `folder` for the block (the test is
+    skipped where mounting is not allowed: it needs root)."""
+    folder.mkdir(exist_ok=True)
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(folder)]).returncode:
+        pytest.skip("cannot mount a file system here (needs root)")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
 
 
 def rows(db_path: Path, sql: str, params=()) -> list[tuple]:

@@ -6,6 +6,7 @@ traceback, and nothing half-done."""
 import hashlib
 import http.server
 import os
+import random
 import shutil
 import sqlite3
 import subprocess
@@ -13,15 +14,17 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner
 from PIL import Image
 
 from ingest import parallel
 from ingest.cli import cli
+from ingest.demo import draw_cat
 from ingest.pipeline import ingest
 
-from .conftest import rows
+from .conftest import rows, tmpfs
 
 SWAP_AFTER_SCAN = """
 import os, resource, sys
@@ -189,16 +192,10 @@ def test_a_damaged_database_is_one_line_naming_quick_check(built):
 @pytest.fixture
 def read_only_copy(built, tmp_path):
     """The built database on a read-only file system."""
-    media = tmp_path / "media"
-    media.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=20m", "tmpfs", str(media)]).returncode:
-        pytest.skip("cannot mount a file system here (needs root)")
-    try:
+    with tmpfs(tmp_path / "media") as media:
         shutil.copy(built / "cats.db", media / "cats.db")
         subprocess.run(["mount", "-o", "remount,ro", str(media)], check=True)
         yield media / "cats.db"
-    finally:
-        subprocess.run(["umount", str(media)], check=True)
 
 
 def test_a_database_on_read_only_media_is_read_and_never_written(read_only_copy):
@@ -221,14 +218,8 @@ def test_a_database_on_read_only_media_is_read_and_never_written(read_only_copy)
 
 
 def test_ingest_into_a_read_only_thumbnails_folder_is_one_line(cats, tmp_path):
-    media = tmp_path / "media"
-    media.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(media)]).returncode:
-        pytest.skip("cannot mount a file system here (needs root)")
-    try:
+    with tmpfs(tmp_path / "media", "ro,size=1m") as media:
         code, output = run("ingest", cats, "--thumbs", media / "thumbs", "-s")
-    finally:
-        subprocess.run(["umount", str(media)], check=True)
     assert code == 1 and "Read-only file system" in output and str(media / "thumbs") in output
 
 
@@ -338,3 +329,58 @@ def test_corrupt_exif_notes_stay_out_of_a_silent_ingest(tmp_path):
     assert sqlite3.connect(source / "cats.db").execute(
         "select count(*) from errors"
     ).fetchone() == (0,)
+
+
+def sixteen_bit(img: Image.Image) -> Image.Image:
+    """A 16-bit grey copy of a picture, its levels widened as v * 257."""
+    return Image.fromarray(np.asarray(img.convert("L"), dtype=np.uint16) * 257)
+
+
+def test_sixteen_bit_pictures_hash_as_their_8_bit_selves_not_as_blank(tmp_path):
+    source = tmp_path / "cats"
+    source.mkdir()
+    rng = random.Random(16)
+    pictures = [draw_cat(rng, 160, 120, kind) for kind in ("tabby", "calico", "black")]
+    for n, picture in enumerate(pictures):
+        sixteen_bit(picture).save(source / f"wide{n}.png")
+        sixteen_bit(picture).save(source / f"wide{n}.tif")
+        picture.convert("L").save(source / f"narrow{n}.png")
+    ingest(source, workers=1)
+    db = source / "cats.db"
+    ids = dict(rows(db, "select path, image_id from files"))
+    assert len(set(ids.values())) == 3  # three pictures, not one blank one
+    for n in range(3):  # the 16-bit files are the same picture as the 8-bit one
+        assert ids[f"wide{n}.png"] == ids[f"wide{n}.tif"] == ids[f"narrow{n}.png"]
+    assert all(not i.endswith("0" * 16) for i in ids.values())
+    assert rows(db, "select mode from images order by id")[0][0] in ("L", "I;16")
+    assert rows(db, "select count(*) from errors") == [(0,)]
+
+
+def test_pictures_with_no_detail_are_recorded_and_never_grouped(tmp_path):
+    source = tmp_path / "cats"
+    source.mkdir()
+    Image.new("RGB", (1, 1), "red").save(source / "dot.png")
+    Image.new("RGB", (7, 3), (10, 200, 30)).save(source / "flat.png")
+    Image.new("L", (1, 3000), 90).save(source / "line.png")
+    Image.new("RGB", (300, 200), "navy").save(source / "navy.png")
+    rng = random.Random(12)
+    cat = draw_cat(rng, 200, 150, "tabby")
+    cat.save(source / "cat.png")
+    cat.resize((190, 142)).save(source / "cat-smaller.png")  # a true near-duplicate
+    ingest(source, workers=1)
+    db = source / "cats.db"
+    flat = dict(rows(db, "select f.path, i.flat from files f join images i on i.id = f.image_id"))
+    assert flat == {
+        "dot.png": 1,
+        "flat.png": 1,
+        "line.png": 1,
+        "navy.png": 1,
+        "cat.png": 0,
+        "cat-smaller.png": 0,
+    }
+    grouped = rows(
+        db,
+        "select f.path from files f join images i on i.id = f.image_id"
+        " where i.cluster is not null order by f.path",
+    )
+    assert grouped == [("cat-smaller.png",), ("cat.png",)]

@@ -152,6 +152,9 @@ async def test_an_original_answers_byte_ranges(big_original):
     # If-Range with another version: the whole file.
     stale = await ds.client.get(url, headers={"range": "bytes=0-9", "if-range": '"old"'})
     assert stale.status_code == 200 and stale.content == data
+    head = await ds.client.request("HEAD", url)
+    assert head.status_code == 200 and head.headers["content-length"] == str(len(data))
+    assert head.content == b""
 
 
 @pytest.mark.asyncio

@@ -32,6 +32,7 @@ EXPECTED_COLUMNS = {
         "nearest_distance",
         "cluster",
         "thumbnail",
+        "flat",
     ],
     "neighbours": ["image_id", "rank", "neighbour_id", "distance"],
     "thumbnails": ["image_id", "png", "sha256"],
