@@ -36,7 +36,7 @@ $(V1)/bin/datasette: setup.py
 	touch $@
 
 test-datasette-1: $(V1)/bin/datasette
-	$(V1)/bin/python -m pytest -p no:cacheprovider tests/test_plugin.py tests/test_browser.py
+	$(V1)/bin/python -m pytest -p no:cacheprovider tests/test_plugin.py tests/test_public.py tests/test_browser.py
 
 format: $(BIN)/cattags
 	$(BIN)/ruff check --fix .

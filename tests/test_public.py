@@ -78,7 +78,9 @@ async def test_a_query_repeating_nearest_images_stops_at_datasettes_time_limit(t
     tied_library(tmp_path / "tied.db", 20_000).conn.close()
     ds = Datasette([str(tmp_path / "tied.db")], settings={"sql_time_limit_ms": 20})
     calls = ", ".join(f"length(nearest_images('{TIED}', {n}))" for n in range(1, 251))
-    response = await ds.client.get("/tied.json", params={"sql": f"select {calls}"})
+    response = await ds.client.get(
+        "/tied.json", params={"sql": f"select {calls}"}, follow_redirects=True
+    )
     assert response.status_code == 400
     assert "took too long" in response.text
 
