@@ -11,6 +11,7 @@ Reading pictures (worker processes; no database)
     pixels      compiled passes over decoded pixels: extrema, reductions, block sums
     hashing     whash (exactly imagehash's), phash, dhash, variant hashes, hamming()
     thumbnails  make, name, encode, read back and write thumbnail files
+    looks       how a picture looks (76 bytes from its thumbnail), and its index
     parallel    the ordered, bounded process pool (or a cluster's executor)
     cluster     the same on a Dask cluster (the optional `dask` extra)
     jit         numba, with its cache in a folder this process may write
@@ -29,7 +30,8 @@ Searching hashes
     matching    the near-duplicate rule, as is and through turned or cropped variants
     nearby      store neighbours, near-duplicate pairs and clusters
     groups      near-duplicate groups: decisions, clusters, listing (numpy only)
-    lookup      nearest_images(): the SQL function for nearest pictures (numpy only)
+    lookup      nearest_images(), looks_like(): SQL functions, bounded (numpy only)
+    lookgroups  look-alike groups (k-means) and the look order
 
 Commands (thin: `cli` parses, one of these does the work)
     cli         the click commands          pipeline  cattags ingest

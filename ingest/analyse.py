@@ -20,6 +20,7 @@ from PIL import Image, UnidentifiedImageError
 from . import xmp
 from .errors import UnreadableImage
 from .hashing import hash_image
+from .looks import look_of
 from .opening import GROWTH_MARGIN, ChangedFile, open_regular, read_at_most
 from .rows import image_row, text_chunks
 from .thumbnails import encode_png, make_thumbnail, thumbnail_box
@@ -50,6 +51,7 @@ class Analysis:
     png: bytes
     png_sha256: str
     variants: bytes  # packed hashes of the picture's variants (hashing.VARIANT_NAMES)
+    look: bytes = b""  # how it looks (looks.look_of its thumbnail)
     failed = False
 
 
@@ -299,4 +301,5 @@ def analyse_image(
         png=png,
         png_sha256=hashlib.sha256(png).hexdigest(),
         variants=hashes.variants,
+        look=look_of(thumb),
     )

@@ -359,10 +359,12 @@ def pairs(database, neighbours, rule, crops, workers):
     """
     need_ingest_extra("pairs")
     note_worker_cap(workers)
+    from .lookgroups import save_looks
     from .nearby import save_nearby
 
     with existing_database(database) as db:
         summary = save_nearby(db, neighbours, rule, full=True, workers=workers, crops=crops)
+        summary.look_groups = save_looks(db, regroup=True).groups
     click.echo(summary.line())
 
 

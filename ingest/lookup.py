@@ -71,24 +71,33 @@ class CodeIndex:
         if k < 1 or not len(self.codes):
             return []
         distance = np.bitwise_count(self.codes ^ np.uint64(code)).astype(np.int64)
-        if exclude is not None:
-            distance[self.rowids == exclude] = 65  # never itself
-        k = min(k, len(distance) - (exclude is not None))
-        if k <= 0:
-            return []
-        kth = int(np.partition(distance, k - 1)[k - 1])
-        closer = np.flatnonzero(distance < kth)
-        tied = np.flatnonzero(distance == kth)  # in rowid order: rowids ascend
-        room = MAX_HITS - len(closer)
-        chosen = np.concatenate(
-            [closer[np.lexsort((self.rowids[closer], distance[closer]))], tied[:room]]
-        )
-        hits: list[list[int | None]] = [
-            [int(r), int(d)] for r, d in zip(self.rowids[chosen], distance[chosen], strict=True)
-        ]
-        if len(tied) > room:
-            hits.append([None, kth, int(len(tied) - room)])
-        return hits
+        return closest(distance, self.rowids, k, exclude)
+
+
+def closest(
+    distance: np.ndarray, rowids: np.ndarray, k: int, exclude: int | None
+) -> list[list[int | None]]:
+    """[[rowid, distance], ...] within the k-th smallest distance, nearest
+    first (ties by rowid), at most MAX_HITS of them; then [None, distance,
+    left out] when ties at the k-th distance did not all fit. `rowids`
+    ascend; `exclude` is never listed."""
+    if exclude is not None:
+        keep = rowids != exclude
+        distance, rowids = distance[keep], rowids[keep]
+    k = min(k, len(distance))
+    if k <= 0:
+        return []
+    kth = distance[np.argpartition(distance, k - 1)[k - 1]]
+    closer = np.flatnonzero(distance < kth)
+    tied = np.flatnonzero(distance == kth)  # in rowid order: rowids ascend
+    room = MAX_HITS - len(closer)
+    chosen = np.concatenate([closer[np.lexsort((rowids[closer], distance[closer]))], tied[:room]])
+    hits: list[list[int | None]] = [
+        [int(r), int(d)] for r, d in zip(rowids[chosen], distance[chosen], strict=True)
+    ]
+    if len(tied) > room:
+        hits.append([None, int(kth), int(len(tied) - room)])
+    return hits
 
 
 def read_codes(conn: sqlite3.Connection) -> tuple[np.ndarray, np.ndarray]:
@@ -122,9 +131,12 @@ def read_codes(conn: sqlite3.Connection) -> tuple[np.ndarray, np.ndarray]:
 
 class StatementClock:
     """When the connection's current SQL statement started, from SQLite's
-    trace callback (statements run by the function itself do not count)."""
+    trace callback (statements run by the functions themselves do not
+    count), and whether it has run past `limit_ms`. One per connection: a
+    connection has one trace callback."""
 
-    def __init__(self, conn: sqlite3.Connection):
+    def __init__(self, conn: sqlite3.Connection, limit_ms: int):
+        self.limit = limit_ms / 1000
         self.started = time.monotonic()
         self.inside = False
         conn.set_trace_callback(self.statement_started)
@@ -133,38 +145,17 @@ class StatementClock:
         if not self.inside:
             self.started = time.monotonic()
 
+    def expired(self) -> bool:
+        return time.monotonic() - self.started > self.limit
+
 
 def nearest_images_function(
-    conn: sqlite3.Connection, time_limit_ms: int | None = None
+    conn: sqlite3.Connection, clock: StatementClock | None = None
 ) -> Callable[[object, object], str | None]:
-    """The SQL function for one connection (its own index). With a time
-    limit, a statement whose calls run past it is interrupted."""
+    """nearest_images(id_or_hash, k) for one connection (its own index)."""
     index = CodeIndex(conn)
-    clock = StatementClock(conn) if time_limit_ms else None
 
-    def nearest_images(query: object, k: object) -> str | None:
-        if clock is not None and time.monotonic() - clock.started > time_limit_ms / 1000:
-            conn.interrupt()  # the statement ends with "interrupted", like Datasette's limit
-            return None
-        if clock is not None:
-            clock.inside = True
-        try:
-            return answer(query, k)
-        except sqlite3.OperationalError as error:
-            if error.args != ("interrupted",):
-                raise
-            # A time limit stopped the function's own read: stop the statement
-            # that called it too, rather than fail with a vaguer error.
-            conn.interrupt()
-            return None
-        finally:
-            if clock is not None:
-                clock.inside = False
-
-    def answer(query: object, k: object) -> str | None:
-        if not isinstance(k, int) or isinstance(k, bool):
-            return None
-        k = min(k, MAX_K)
+    def answer(query: object, k: int) -> list | None:
         exclude = None
         if isinstance(query, str) and IMAGE_ID.match(query):
             row = conn.execute(
@@ -177,6 +168,73 @@ def nearest_images_function(
             code = hash_to_unsigned(query)
             if code is None:
                 return None
-        return json.dumps(index.fresh().nearest(code, k, exclude), separators=(",", ":"))
+        return index.fresh().nearest(code, k, exclude)
 
-    return nearest_images
+    return bounded(conn, answer, clock)
+
+
+def looks_like_function(
+    conn: sqlite3.Connection, clock: StatementClock | None = None
+) -> Callable[[object, object], str | None]:
+    """looks_like(id_or_look, k) for one connection: the k pictures whose
+    looks are nearest (squared distance, looks.py) to a picture's (itself
+    left out) or to a look given as hex."""
+    from .looks import LookIndex
+
+    index = LookIndex(conn)
+
+    def answer(query: object, k: int) -> list | None:
+        if not isinstance(query, str):
+            return None
+        exclude = None
+        if IMAGE_ID.match(query):
+            row = conn.execute(
+                "SELECT images.rowid, looks.look FROM images JOIN looks ON looks.image_id = images.id"
+                " WHERE images.id = ?",
+                [query],
+            ).fetchone()
+            if row is None:
+                return None
+            exclude, look = row
+        else:
+            try:
+                look = bytes.fromhex(query)
+            except ValueError:
+                return None
+        return index.fresh().alike(look, k, exclude)
+
+    return bounded(conn, answer, clock)
+
+
+def bounded(
+    conn: sqlite3.Connection,
+    answer: Callable[[object, int], list | None],
+    clock: StatementClock | None,
+) -> Callable[[object, object], str | None]:
+    """A SQL function around `answer(query, k)`: k checked and capped at
+    MAX_K, the answer as compact JSON, and with a clock, the statement
+    interrupted once it has run past the clock's limit."""
+
+    def function(query: object, k: object) -> str | None:
+        if not isinstance(k, int) or isinstance(k, bool):
+            return None
+        if clock is not None and clock.expired():
+            conn.interrupt()  # the statement ends with "interrupted", like Datasette's limit
+            return None
+        if clock is not None:
+            clock.inside = True
+        try:
+            hits = answer(query, min(k, MAX_K))
+        except sqlite3.OperationalError as error:
+            if error.args != ("interrupted",):
+                raise
+            # A time limit stopped the function's own read: stop the statement
+            # that called it too, rather than fail with a vaguer error.
+            conn.interrupt()
+            return None
+        finally:
+            if clock is not None:
+                clock.inside = False
+        return None if hits is None else json.dumps(hits, separators=(",", ":"))
+
+    return function

@@ -33,12 +33,14 @@ class NearbySummary:
     full: bool = False
     near_duplicates: int = 0
     clusters: int = 0
+    look_groups: int | None = None  # set once looks are grouped (lookgroups.py)
 
     def line(self) -> str:
         how = "all" if self.full else f"{self.new:,} new"
+        looks = "" if self.look_groups is None else f", {self.look_groups:,} look-alike groups"
         return (
             f"nearest neighbours for {how} of {self.images:,} images, "
-            f"{self.near_duplicates:,} near-duplicate pairs in {self.clusters:,} groups"
+            f"{self.near_duplicates:,} near-duplicate pairs in {self.clusters:,} groups{looks}"
         )
 
 

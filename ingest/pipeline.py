@@ -157,9 +157,11 @@ def ingest(
         count = capped_workers(workers) if dask is None else workers or default_workers()
         reading = Reading(size, mode, count, dask)
         summary = _ingest(db, where, thumbs, reading, on_progress, commit_every)
+        from .lookgroups import save_looks
         from .nearby import save_nearby
 
         summary.nearby = save_nearby(db, neighbours, rule, workers=workers, crops=crops)
+        summary.nearby.look_groups = save_looks(db).groups
     return summary
 
 
@@ -407,7 +409,7 @@ class Run:
         if folder is None:
             folder = ""
             write_atomically(self.where.thumbs / thumbnail_name(image_id), result.png)
-        insert_image(self.db, image, folder, result.png, result.variants)
+        insert_image(self.db, image, folder, result.png, result.variants, result.look)
         return image_id
 
     def _existing_thumbnail_folder(self, name: str) -> str | None:

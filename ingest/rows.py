@@ -92,10 +92,16 @@ def variants_from_chunks(chunks: dict[str, str]) -> bytes:
 
 
 def insert_image(
-    db: Database, row: dict[str, object], folder: str, png: bytes, variants: bytes
+    db: Database,
+    row: dict[str, object],
+    folder: str,
+    png: bytes,
+    variants: bytes,
+    look: bytes = b"",
 ) -> None:
     """Store a new picture: its row, its thumbnail's bytes, its variants'
-    hashes, its size and folder tags."""
+    hashes, its look (when given; else made later from the thumbnail), its
+    size and folder tags."""
     version = hashlib.sha256(png).hexdigest()
     # Plain INSERTs: sqlite-utils' insert() looks the table up and wraps each
     # row in a savepoint, a third of the main process's time per picture.
@@ -103,6 +109,8 @@ def insert_image(
     thumbnail = {"image_id": row["id"], "png": png, "sha256": version}
     insert_values(db, "INSERT OR REPLACE", "thumbnails", thumbnail)
     save_variants(db, str(row["id"]), variants)
+    if look:
+        db.execute("INSERT OR IGNORE INTO looks (image_id, look) VALUES (?, ?)", [row["id"], look])
     save_tags(db, str(row["id"]), [str(row["size"])], "size")
     save_tags(db, str(row["id"]), tags_from_path(folder), "folder")
 

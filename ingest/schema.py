@@ -236,6 +236,37 @@ def m010_flat_pictures(db: Database) -> None:
     db.conn.executemany("UPDATE images SET flat = 1 WHERE id = ?", flat)
 
 
+@migrations()
+def m011_looks(db: Database) -> None:
+    """How each picture looks (ingest/looks.py), and look-alike groups."""
+    db.execute(
+        """
+CREATE TABLE looks (
+    image_id TEXT PRIMARY KEY REFERENCES images(id), -- the picture
+    look BLOB NOT NULL               -- 76 bytes: colour, subject, layout, texture (looks.py)
+)"""
+    )
+    db.execute(
+        """
+CREATE TABLE look_groups (
+    look INTEGER PRIMARY KEY,        -- the group, as in images.look
+    pictures INTEGER NOT NULL,       -- how many pictures it holds
+    centre BLOB NOT NULL,            -- its mean look (a float32 a byte): new pictures join the nearest
+    position INTEGER NOT NULL        -- its place in the look order: similar groups are neighbours
+)"""
+    )
+    db.execute(
+        "ALTER TABLE images ADD COLUMN look INTEGER"
+        " /* look-alike group (look_groups); NULL for a picture of one colour or not yet grouped */"
+    )
+    db.execute(
+        "ALTER TABLE images ADD COLUMN look_order INTEGER"
+        " /* place in an order that puts look-alikes next to each other: ?_sort=look_order */"
+    )
+    db.execute("CREATE INDEX images_look ON images(look)")
+    db.execute("CREATE INDEX images_look_order ON images(look_order)")
+
+
 def ensure_schema(db: Database) -> None:
     """Apply pending migrations; safe to call on every open."""
     migrations.apply(db)

@@ -13,7 +13,7 @@ from sqlite_utils import Database
 
 from .errors import DamagedDatabase, DatabaseBusy, NotACattagsDatabase, NotAFolder
 from .hashing import hamming
-from .lookup import nearest_images_function
+from .lookup import StatementClock, looks_like_function, nearest_images_function
 from .schema import ensure_schema
 
 BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another one before giving up
@@ -54,11 +54,14 @@ def utc_now() -> str:
 
 
 def register_functions(conn: sqlite3.Connection, time_limit_ms: int | None = None) -> None:
-    """SQL functions every cattags connection offers: hamming(a, b) and
-    nearest_images(id_or_hash, k) (see lookup.py), the latter stopping a
-    statement that runs past `time_limit_ms`."""
+    """SQL functions every cattags connection offers: hamming(a, b),
+    nearest_images(id_or_hash, k) and looks_like(id_or_look, k) (see
+    lookup.py), the last two stopping a statement that runs past
+    `time_limit_ms`."""
+    clock = StatementClock(conn, time_limit_ms) if time_limit_ms else None
     conn.create_function("hamming", 2, hamming, deterministic=True)
-    conn.create_function("nearest_images", 2, nearest_images_function(conn, time_limit_ms))
+    conn.create_function("nearest_images", 2, nearest_images_function(conn, clock))
+    conn.create_function("looks_like", 2, looks_like_function(conn, clock))
 
 
 CATTAGS_TABLES = {"images", "thumbnails", "files", "settings"}  # what makes a cattags database

@@ -33,6 +33,8 @@ EXPECTED_COLUMNS = {
         "cluster",
         "thumbnail",
         "flat",
+        "look",
+        "look_order",
     ],
     "neighbours": ["image_id", "rank", "neighbour_id", "distance"],
     "thumbnails": ["image_id", "png", "sha256"],
@@ -54,6 +56,8 @@ EXPECTED_COLUMNS = {
     "settings": ["key", "value"],
     "decisions": ["image_a", "image_b", "decision", "actor", "at"],
     "variant_hashes": ["image_id", "hashes"],
+    "looks": ["image_id", "look"],
+    "look_groups": ["look", "pictures", "centre", "position"],
 }
 # Index name, its table, its columns (comma-separated).
 INDEX_TABLE = """
@@ -71,6 +75,8 @@ neighbours_neighbour_id   neighbours  neighbour_id
 moves_batch               moves       batch
 moves_actor_batch         moves       actor,batch
 image_tags_tag_origin     image_tags  tag,origin
+images_look               images      look
+images_look_order         images      look_order
 """
 EXPECTED_INDEXES = {
     name: (table, columns.split(","))
@@ -88,6 +94,8 @@ PRIMARY_KEYS = {
     "neighbours": ["image_id", "rank"],
     "decisions": ["image_a", "image_b"],
     "variant_hashes": ["image_id"],
+    "looks": ["image_id"],
+    "look_groups": ["look"],
 }
 
 

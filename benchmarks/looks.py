@@ -1,0 +1,230 @@
+"""Looks: how well they find look-alikes, what they cost, how fast looks_like is.
+
+1. Quality, on real labelled photographs: the Intel Image Classification
+   scenes (buildings, forest, glacier, mountain, sea, street; 150 px), as
+   published in the GitHub repository luangtatipsy/intel-image-classification
+   (datasets/seg_train and seg_test; fetched, never committed). Pass the
+   folder that holds one sub-folder per class. Each picture is read, made
+   into a 64 px thumbnail as ingest makes one, and described by:
+   - look: ingest/looks.py (what this project stores),
+   - whash: today's nearest cats (Hamming distance),
+   - colour histogram: a plain 8x3x3 HSV histogram (Euclidean, on square
+     roots of shares), the usual baseline.
+   Printed: precision@10 (share of the 10 nearest in the same class, the
+   picture left out) and the purity of k-means groups (k = classes and
+   2 x classes), against chance.
+2. Cost: CPU milliseconds of look_of() a picture, on thumbnails of the
+   project's 63 real photographs; and whole `cattags ingest` processes on
+   copies of them with and without looks (CPU seconds, children included).
+3. looks_like(): the 10 nearest looks to a picture from SQL at 100,000 and
+   1,000,000 random looks, warm (median of R), beside a plain numpy scan of
+   the same looks held in memory as uint8.
+
+Usage: python benchmarks/looks.py [--photos DIR] [--per-class 400] [--sizes 100000,1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import imagehash
+import numpy as np
+from PIL import Image
+
+from ingest.lookgroups import kmeans, nearest_centre
+from ingest.looks import LOOK_BYTES, look_of
+from ingest.store import open_database
+
+HERE = Path(__file__).parent
+INTEL = HERE / "data" / "intel" / "datasets" / "seg_train"
+SHARED_PHOTOS = HERE.parent.parent / "shared" / "photos"
+
+
+def labelled(root: Path, per_class: int) -> tuple[list[Image.Image], np.ndarray, list[str]]:
+    """64 px thumbnails of up to `per_class` pictures a class, and their labels."""
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir())
+    thumbs, labels = [], []
+    for number, name in enumerate(classes):
+        for path in sorted((root / name).glob("*.jpg"))[:per_class]:
+            with Image.open(path) as img:
+                thumb = img.convert("RGB")
+            thumb.thumbnail((64, 64), Image.LANCZOS)
+            thumbs.append(thumb)
+            labels.append(number)
+    return thumbs, np.array(labels), classes
+
+
+def hsv_histogram(img: Image.Image) -> np.ndarray:
+    hsv = np.asarray(img.convert("HSV"), dtype=np.int32).reshape(-1, 3)
+    bins = (hsv[:, 0] * 8 // 256) * 9 + (hsv[:, 1] * 3 // 256) * 3 + hsv[:, 2] * 3 // 256
+    counts = np.bincount(bins, minlength=72).astype(np.float64)
+    return np.sqrt(counts / counts.sum())
+
+
+def precision_at(distance: np.ndarray, labels: np.ndarray, k: int = 10) -> float:
+    np.fill_diagonal(distance, np.inf)
+    nearest = np.argsort(distance, axis=1)[:, :k]
+    return float((labels[nearest] == labels[:, None]).mean())
+
+
+def purity(points: np.ndarray, labels: np.ndarray, k: int) -> float:
+    groups = nearest_centre(points, kmeans(points, k, np.random.default_rng(0)))
+    return sum(np.bincount(labels[groups == g]).max() for g in set(groups.tolist())) / len(labels)
+
+
+def quality(root: Path, per_class: int) -> None:
+    thumbs, labels, classes = labelled(root, per_class)
+    k = len(classes)
+    looks = np.array([np.frombuffer(look_of(t), np.uint8) for t in thumbs], dtype=np.float32)
+    colours = np.array([hsv_histogram(t) for t in thumbs], dtype=np.float32)
+    bits = np.array([imagehash.whash(t).hash.ravel() for t in thumbs], dtype=np.float32)
+
+    def euclidean(x: np.ndarray) -> np.ndarray:
+        n = (x * x).sum(axis=1)
+        return n[:, None] + n[None, :] - 2 * x @ x.T
+
+    hamming = bits @ (1 - bits).T + (1 - bits) @ bits.T
+    print(f"1. {len(labels):,} photographs, {k} classes ({', '.join(classes)}), from {root}")
+    print(f"   chance: {1 / k:.2f}")
+    print(f"   {'descriptor':<22}{'bytes':>6}{'p@10':>7}{f'purity k={k}':>14}{f'k={2 * k}':>7}")
+    for name, points, distance, size in (
+        ("look (this project)", looks, euclidean(looks), LOOK_BYTES),
+        ("whash", bits, hamming, 8),
+        ("colour histogram", colours, euclidean(colours), 72),
+    ):
+        print(
+            f"   {name:<22}{size:>6}{precision_at(distance.copy(), labels):>7.3f}"
+            f"{purity(points, labels, k):>14.3f}{purity(points, labels, 2 * k):>7.3f}"
+        )
+
+
+INGEST = """
+import resource, sys
+from ingest import analyse, pipeline, lookgroups
+if sys.argv[2] == "without":
+    analyse.look_of = lambda img: b""
+    lookgroups.save_looks = lambda db, regroup=False: lookgroups.LooksSummary()
+pipeline.ingest(sys.argv[1], workers=2)
+self, children = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+print(self.ru_utime + self.ru_stime + children.ru_utime + children.ru_stime)
+"""
+
+
+def cost(copies: int) -> None:
+    photos = sorted(SHARED_PHOTOS.rglob("*.jpg"))
+    thumbs = []
+    for path in photos:
+        with Image.open(path) as img:
+            thumb = img.convert("RGB")
+        thumb.thumbnail((64, 64), Image.LANCZOS)
+        thumbs.append(thumb)
+    start = time.process_time()
+    for _ in range(20):
+        for thumb in thumbs:
+            look_of(thumb)
+    each = (time.process_time() - start) / (20 * len(thumbs)) * 1000
+    print(f"2. look_of(): {each:.2f} ms CPU a picture ({len(thumbs)} thumbnails of real photos)")
+    with tempfile.TemporaryDirectory() as scratch:
+        source = Path(scratch) / "photos"
+        source.mkdir()
+        rng = random.Random(1)
+        for n in range(copies):  # crops: every file its own picture
+            path = photos[n % len(photos)]
+            with Image.open(path) as img:
+                w, h = img.size
+                box = (rng.randrange(20), rng.randrange(20), w - rng.randrange(20), h)
+                img.crop(box).save(source / f"p{n:04d}.jpg", quality=90)
+        rounds = {"with": [], "without": []}
+        for _ in range(3):
+            for how in ("without", "with"):
+                for stale in source.glob("*.db"):
+                    stale.unlink()
+                shutil.rmtree(source / "thumbs", ignore_errors=True)
+                out = subprocess.run(
+                    [sys.executable, "-c", INGEST, str(source), how],
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                rounds[how].append(float(out.stdout.split()[-1]))
+        with_, without = statistics.median(rounds["with"]), statistics.median(rounds["without"])
+        print(
+            f"   whole ingest of {copies} photos, CPU s (median of 3): without looks {without:.2f},"
+            f" with {with_:.2f}: {1000 * (with_ - without) / copies:+.2f} ms a picture"
+            f" ({with_ / without:.3f}x)"
+        )
+
+
+def search(sizes: list[int], repeat: int) -> None:
+    print(f"3. the 10 nearest looks, warm, median of {repeat} (ms)")
+    print(f"   {'looks':>10}{'looks_like()':>14}{'numpy scan':>12}{'first call':>12}")
+    rng = np.random.default_rng(5)
+    for size in sizes:
+        with tempfile.TemporaryDirectory() as scratch:
+            db = open_database(Path(scratch) / "looks.db")
+            matrix = rng.integers(0, 128, (size, LOOK_BYTES), dtype=np.uint8)
+            ids = [f"{n}x1_{n:016x}" for n in range(1, size + 1)]
+            db.conn.executemany(
+                "insert into images (id, width, height, size, whash, whash_int)"
+                " values (?, 1, 1, '1x1', ?, ?)",
+                ((i, f"{n:016x}", n) for n, i in enumerate(ids, 1)),
+            )
+            db.conn.executemany(
+                "insert into looks (image_id, look) values (?, ?)",
+                ((i, matrix[n].tobytes()) for n, i in enumerate(ids)),
+            )
+            db.conn.commit()
+            asked = [ids[int(n)] for n in rng.integers(0, size, repeat + 1)]
+            start = time.perf_counter()
+            db.execute("select looks_like(?, 10)", [asked[0]]).fetchone()
+            first = (time.perf_counter() - start) * 1000
+            timed = []
+            for image_id in asked[1:]:
+                start = time.perf_counter()
+                db.execute("select looks_like(?, 10)", [image_id]).fetchone()
+                timed.append((time.perf_counter() - start) * 1000)
+            plain = []
+            for image_id in asked[1:]:
+                query = matrix[ids.index(image_id)].astype(np.int32)
+                start = time.perf_counter()
+                distance = ((matrix.astype(np.int32) - query) ** 2).sum(axis=1)
+                np.argpartition(distance, 10)[:11]
+                plain.append((time.perf_counter() - start) * 1000)
+            print(
+                f"   {size:>10,}{statistics.median(timed):>14.1f}"
+                f"{statistics.median(plain):>12.1f}{first:>12.0f}"
+            )
+            db.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--photos", type=Path, default=INTEL)
+    parser.add_argument("--per-class", type=int, default=400)
+    parser.add_argument("--copies", type=int, default=300)
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--repeat", type=int, default=9)
+    args = parser.parse_args()
+    if args.photos.is_dir():
+        quality(args.photos, args.per_class)
+    else:
+        print(f"1. skipped: no labelled photographs at {args.photos} (see the docstring)")
+    cost(args.copies)
+    search([int(s) for s in args.sizes.split(",")], args.repeat)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"   peak memory of this process: {peak:.0f} MB")
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    main()

@@ -1,0 +1,252 @@
+"""Look-alike groups and the look order: `images.look`, `images.look_order`.
+
+Pictures are grouped by their looks (looks.py) with k-means. The number of
+groups is chosen on a sample by the silhouette (how much closer pictures are
+to their own group than to the next), among LOOK_GROUP_COUNTS: someone
+sorting into 5 to 10 folders sees 5 to 20 groups. The centres are stored, so
+new pictures join the nearest group at once; the whole collection is grouped
+again when it has grown by a quarter since (or on `cattags pairs`).
+
+The look order puts groups next to similar groups (a chain from the largest
+group, each next group the nearest centre not yet placed) and, within a
+group, sorts pictures along the direction its looks vary most, so that
+neighbours in the order look alike. Pictures of one colour come last.
+
+Memory stays bounded: k-means runs on a sample of at most SAMPLE pictures,
+and every pass over all pictures goes in chunks.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+from sqlite_utils import Database
+
+from .looks import LOOK_BYTES, LOOK_VERSION, is_flat_look, look_matrix, look_of
+from .store import read_settings, save_settings, write_transaction
+
+LOOK_GROUP_COUNTS = (5, 6, 8, 10, 12, 15, 20)  # the numbers of groups tried
+MIN_GROUP = 4  # pictures a group should have at least, on average
+SAMPLE = 20_000  # pictures k-means learns from
+SILHOUETTE_SAMPLE = 2_000  # pictures the choice of k is judged on
+ITERATIONS = 30  # k-means rounds at most
+REGROUP_GROWTH = 1.25  # regroup everything once the collection grew by this factor
+CHUNK = 65_536  # rows per pass over all pictures
+SEED = 2026  # groups are the same for the same pictures
+
+
+@dataclass
+class LooksSummary:
+    made: int = 0  # looks made from stored thumbnails (older databases, sync)
+    groups: int = 0
+    regrouped: bool = False
+
+    def line(self) -> str:
+        how = "regrouped" if self.regrouped else "kept"
+        return f"{self.groups} look-alike groups ({how})"
+
+
+def save_looks(db: Database, regroup: bool = False) -> LooksSummary:
+    """Make missing looks, then group: new pictures join the nearest group,
+    or everything is grouped again (`regroup`, no groups yet, or grown by
+    REGROUP_GROWTH)."""
+    summary = LooksSummary()
+    with write_transaction(db):
+        summary.made = make_missing_looks(db)
+        ids, looks = load_looks(db)
+        flat = np.array([is_flat_look(look) for look in looks], dtype=bool)
+        matrix = look_matrix(looks).astype(np.float32)
+        settings = read_settings(db)
+        grouped = int(settings.get("looks_grouped", 0))
+        centres, positions = stored_centres(db)
+        waiting = db.execute("SELECT count(*) FROM images WHERE look_order IS NULL").fetchone()[0]
+        if not (regroup or not len(centres) or len(ids) > REGROUP_GROWTH * grouped or waiting):
+            summary.groups = len(centres)
+            return summary
+        summary.regrouped = regroup or not len(centres) or len(ids) > REGROUP_GROWTH * grouped
+        labels = np.full(len(ids), -1, dtype=np.int64)
+        if summary.regrouped:
+            centres = group_centres(matrix[~flat])
+        if len(centres):
+            labels = nearest_centre(matrix, centres)
+            labels[flat] = -1
+        if summary.regrouped:
+            positions = chain(centres, np.bincount(labels[labels >= 0], minlength=len(centres)))
+        order = look_order(matrix, labels, centres, positions)
+        save_groups(db, ids, labels, order, centres, positions)
+        summary.groups = len(centres)
+        if summary.regrouped:
+            save_settings(db, {"looks_grouped": len(ids), "look": LOOK_VERSION})
+    return summary
+
+
+def make_missing_looks(db: Database) -> int:
+    """Looks for pictures stored without one, made from their thumbnails."""
+    rows = db.execute(
+        "SELECT t.image_id, t.png FROM thumbnails t"
+        " LEFT JOIN looks l ON l.image_id = t.image_id WHERE l.image_id IS NULL"
+    ).fetchall()
+    for image_id, png in rows:
+        with Image.open(io.BytesIO(png)) as thumbnail:
+            look = look_of(thumbnail)
+        db.execute("INSERT INTO looks (image_id, look) VALUES (?, ?)", [image_id, look])
+    return len(rows)
+
+
+def load_looks(db: Database) -> tuple[list[str], list[bytes]]:
+    """Every picture's id and look, in id order."""
+    rows = db.execute(
+        "SELECT image_id, look FROM looks WHERE length(look) = ? ORDER BY image_id", [LOOK_BYTES]
+    ).fetchall()
+    return [row[0] for row in rows], [row[1] for row in rows]
+
+
+def stored_centres(db: Database) -> tuple[np.ndarray, np.ndarray]:
+    """The stored group centres and positions, in group order (group n is row n - 1)."""
+    rows = db.execute("SELECT centre, position FROM look_groups ORDER BY look").fetchall()
+    if not rows:
+        return np.empty((0, LOOK_BYTES), dtype=np.float32), np.empty(0, dtype=np.int64)
+    centres = np.frombuffer(b"".join(row[0] for row in rows), dtype=np.float32)
+    return centres.reshape(-1, LOOK_BYTES), np.array([row[1] for row in rows], dtype=np.int64)
+
+
+def group_centres(matrix: np.ndarray) -> np.ndarray:
+    """k-means centres for these looks, k chosen by the silhouette."""
+    rng = np.random.default_rng(SEED)
+    if len(matrix) < 2:
+        return matrix[:1].copy()
+    sample = matrix[rng.choice(len(matrix), min(SAMPLE, len(matrix)), replace=False)]
+    counts = [k for k in LOOK_GROUP_COUNTS if k * MIN_GROUP <= len(sample)]
+    if not counts:
+        return kmeans(sample, max(1, len(sample) // MIN_GROUP), rng)
+    judged = sample[: min(SILHOUETTE_SAMPLE, len(sample))]
+    best, best_score = None, -2.0
+    for k in counts:
+        centres = kmeans(sample, k, rng)
+        score = silhouette(judged, nearest_centre(judged, centres))
+        if score > best_score:
+            best, best_score = centres, score
+    return best
+
+
+def kmeans(points: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    """Lloyd's k-means from a k-means++ start; the centres."""
+    centres = [points[rng.integers(len(points))]]
+    closest = squared(points, np.array(centres)).min(axis=1)
+    for _ in range(1, k):
+        weights = closest / closest.sum() if closest.sum() > 0 else None
+        centres.append(points[rng.choice(len(points), p=weights)])
+        closest = np.minimum(closest, squared(points, centres[-1][None, :])[:, 0])
+    centres = np.array(centres, dtype=np.float32)
+    for _ in range(ITERATIONS):
+        labels = nearest_centre(points, centres)
+        moved = centres.copy()
+        for n in range(k):
+            members = points[labels == n]
+            if len(members):
+                moved[n] = members.mean(axis=0)
+        if np.allclose(moved, centres):
+            break
+        centres = moved
+    return centres
+
+
+def squared(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """(N, K) squared distances."""
+    return np.maximum(
+        (points**2).sum(axis=1)[:, None] - 2 * points @ centres.T + (centres**2).sum(axis=1)[None],
+        0,
+    )
+
+
+def nearest_centre(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
+    """The index of each point's nearest centre, in chunks."""
+    labels = np.empty(len(points), dtype=np.int64)
+    for start in range(0, len(points), CHUNK):
+        labels[start : start + CHUNK] = squared(points[start : start + CHUNK], centres).argmin(
+            axis=1
+        )
+    return labels
+
+
+def silhouette(points: np.ndarray, labels: np.ndarray) -> float:
+    """The mean silhouette of a labelling (-1 to 1; higher: tighter groups)."""
+    if len(set(labels.tolist())) < 2:
+        return -1.0
+    distance = np.sqrt(squared(points, points))
+    groups = np.unique(labels)
+    mean_to = np.stack([distance[:, labels == g].mean(axis=1) for g in groups], axis=1)
+    own = np.searchsorted(groups, labels)
+    sizes = np.array([(labels == g).sum() for g in groups])
+    inside = mean_to[np.arange(len(points)), own] * sizes[own] / np.maximum(sizes[own] - 1, 1)
+    mean_to[np.arange(len(points)), own] = np.inf
+    outside = mean_to.min(axis=1)
+    score = (outside - inside) / np.maximum(np.maximum(outside, inside), 1e-9)
+    return float(np.where(sizes[own] > 1, score, 0).mean())
+
+
+def look_order(
+    matrix: np.ndarray, labels: np.ndarray, centres: np.ndarray, positions: np.ndarray
+) -> np.ndarray:
+    """Each picture's place in the look order (1, 2, ...): by its group's
+    position, then along its group's main direction; no group last."""
+    along = np.zeros(len(matrix), dtype=np.float64)
+    for group in range(len(centres)):
+        members = np.flatnonzero(labels == group)
+        if len(members) > 1:
+            offsets = matrix[members] - centres[group]
+            sample = offsets[:: max(1, len(offsets) // SAMPLE)]
+            direction = np.linalg.svd(sample, full_matrices=False)[2][0]
+            along[members] = offsets @ direction
+    grouped = labels >= 0
+    rank = np.full(len(matrix), len(centres), dtype=np.int64)
+    rank[grouped] = positions[labels[grouped]]
+    order = np.lexsort((np.arange(len(matrix)), along, rank))
+    places = np.empty(len(matrix), dtype=np.int64)
+    places[order] = np.arange(1, len(matrix) + 1)
+    return places
+
+
+def chain(centres: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Each group's position: the largest first, then always the nearest
+    group not yet placed."""
+    positions = np.full(len(centres), -1, dtype=np.int64)
+    if not len(centres):
+        return positions
+    current = int(np.argmax(sizes))
+    distance = squared(centres, centres)
+    for position in range(len(centres)):
+        positions[current] = position
+        candidates = np.where(positions < 0, distance[current], np.inf)
+        current = int(np.argmin(candidates))
+    return positions
+
+
+def save_groups(db, ids, labels, order, centres, positions) -> None:
+    """Number the groups 1, 2, ... in look order and store everything."""
+    number = np.empty(len(centres), dtype=np.int64)
+    number[np.argsort(positions)] = np.arange(1, len(centres) + 1)
+    sizes = np.bincount(labels[labels >= 0], minlength=len(centres))
+    db.execute("DELETE FROM look_groups")
+    db.conn.executemany(
+        "INSERT INTO look_groups (look, pictures, centre, position) VALUES (?, ?, ?, ?)",
+        [
+            (
+                int(number[g]),
+                int(sizes[g]),
+                centres[g].astype(np.float32).tobytes(),
+                int(positions[g]),
+            )
+            for g in np.argsort(positions)
+        ],
+    )
+    db.conn.executemany(
+        "UPDATE images SET look = ?, look_order = ? WHERE id = ?",
+        [
+            (int(number[label]) if label >= 0 else None, int(place), image_id)
+            for image_id, label, place in zip(ids, labels, order, strict=True)
+        ],
+    )
