@@ -43,7 +43,7 @@ format: $(BIN)/cattags
 	$(BIN)/ruff format .
 
 bench: $(BIN)/cattags
-	for script in ingest_speed memory pairs gallery nearest; do \
+	for script in ingest_speed memory pairs gallery nearest looks public_costs; do \
 		$(BIN)/python benchmarks/$$script.py || exit 1; \
 	done
 	@if [ -n "$(PHOTOS)" ]; then $(BIN)/python benchmarks/duplicates.py $(PHOTOS); \

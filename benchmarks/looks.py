@@ -48,6 +48,7 @@ from ingest.store import open_database
 HERE = Path(__file__).parent
 INTEL = HERE / "data" / "intel" / "datasets" / "seg_train"
 SHARED_PHOTOS = HERE.parent.parent / "shared" / "photos"
+ROUNDS = 5  # whole ingests each way, alternately
 
 
 def labelled(root: Path, per_class: int) -> tuple[list[Image.Image], np.ndarray, list[str]]:
@@ -145,7 +146,7 @@ def cost(copies: int) -> None:
                 box = (rng.randrange(20), rng.randrange(20), w - rng.randrange(20), h)
                 img.crop(box).save(source / f"p{n:04d}.jpg", quality=90)
         rounds = {"with": [], "without": []}
-        for _ in range(3):
+        for _ in range(ROUNDS):
             for how in ("without", "with"):
                 for stale in source.glob("*.db"):
                     stale.unlink()
@@ -159,7 +160,7 @@ def cost(copies: int) -> None:
                 rounds[how].append(float(out.stdout.split()[-1]))
         with_, without = statistics.median(rounds["with"]), statistics.median(rounds["without"])
         print(
-            f"   whole ingest of {copies} photos, CPU s (median of 3): without looks {without:.2f},"
+            f"   whole ingest of {copies} photos, CPU s (median of {ROUNDS}): without looks {without:.2f},"
             f" with {with_:.2f}: {1000 * (with_ - without) / copies:+.2f} ms a picture"
             f" ({with_ / without:.3f}x)"
         )

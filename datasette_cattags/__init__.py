@@ -6,11 +6,15 @@ from __future__ import annotations
 import copy
 import datetime
 import json
+import logging
+import sqlite3
+import threading
 
 from datasette import hookimpl
 from datasette.utils import to_css_class
 from jinja2 import ChoiceLoader, DictLoader
 
+from ingest.looks import warm_looks
 from ingest.store import register_functions
 
 from .cells import render_thumbnail_cell
@@ -239,6 +243,12 @@ def startup(datasette):
     from canned_queries and get_metadata)."""
 
     async def inner():
+        for name in known_library_names(datasette):
+            # looks_like() reads every look on first use (2.5 s at a million):
+            # done now, beside the server, not inside someone's time limit.
+            threading.Thread(
+                target=warm, args=(datasette.databases[name].path,), daemon=True
+            ).start()
         if not IS_V1:
             return
         for name in known_library_names(datasette):
@@ -246,6 +256,15 @@ def startup(datasette):
             set_default_table_config(datasette, name, "images", copy.deepcopy(DEFAULT_TABLE_CONFIG))
 
     return inner
+
+
+def warm(path: str) -> None:
+    """Read a library's looks ahead of the first looks_like(); a database
+    that cannot be read now is read on first use instead."""
+    try:
+        warm_looks(path)
+    except (sqlite3.Error, OSError) as error:
+        logging.getLogger(__name__).info("looks of %s not read ahead: %s", path, error)
 
 
 __all__ = ["PLUGIN"]

@@ -23,6 +23,7 @@ from .hashing import hash_image
 from .looks import look_of
 from .opening import GROWTH_MARGIN, ChangedFile, open_regular, read_at_most
 from .rows import image_row, text_chunks
+from .taken import taken_from_exif
 from .thumbnails import encode_png, make_thumbnail, thumbnail_box
 
 # Pillow's own decompression-bomb limit (89.5 megapixels) is kept; its warning
@@ -289,7 +290,9 @@ def analyse_image(
         # transparency and the like): the picture itself reads fine.
         warnings.simplefilter("ignore")
         meta = describe(img, extrema, full_size)
-        orientation = img.getexif().get(0x0112, 1)
+        exif = img.getexif()
+        orientation = exif.get(0x0112, 1)
+        meta["taken"] = taken_from_exif(exif)
         hashes = hash_image(pixels, found.gray if found else None)
         thumb = make_thumbnail(pixels, size, reduced, orientation)
     png = encode_png(thumb, text_chunks(relative, meta, hashes))

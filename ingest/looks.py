@@ -176,8 +176,7 @@ class LookIndex:
         if len(look) != LOOK_BYTES:
             return None
         query = np.frombuffer(look, dtype=np.uint8)
-        distance = squared_distances(self.matrix, self.norms, query).astype(np.int64)
-        return closest(distance, self.rowids, k, exclude)
+        return closest(squared_distances(self.matrix, self.norms, query), self.rowids, k, exclude)
 
 
 _SHARED: dict[str, tuple[tuple[int, ...], tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}
@@ -187,14 +186,55 @@ _SHARED_LOCK = threading.Lock()
 def shared_looks(conn: sqlite3.Connection) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(rowids, float32 looks, their squared norms) of the pictures with a
     look, in rowid order; one copy per file and process, read again when
-    looks were added (looks are only ever added)."""
-    path = conn.execute("PRAGMA database_list").fetchone()[2] or f"memory:{id(conn)}"
-    count, last = conn.execute("SELECT count(*), coalesce(max(rowid), 0) FROM looks").fetchone()
-    mark = (count, last, os.stat(path).st_ino if os.path.exists(path) else 0)  # a rebuilt file too
+    looks were added (looks are only ever added).
+
+    A file is read on a connection of its own: a time limit on the caller's
+    statement (Datasette's) must not stop a read that every later call
+    reuses (2.5 s at a million looks)."""
+    path = conn.execute("PRAGMA database_list").fetchone()[2]
+    mark = looks_mark(conn, path)
     with _SHARED_LOCK:
-        known = _SHARED.get(path)
+        known = _SHARED.get(path or f"memory:{id(conn)}")
         if known is not None and known[0] == mark:
             return known[1]
+    if not path:
+        return read_looks(conn)
+    from .store import connect_read_only
+
+    reader = connect_read_only(path)
+    try:
+        mark, value = looks_mark(reader, path), read_looks(reader)
+    finally:
+        reader.close()
+    with _SHARED_LOCK:
+        _SHARED[path] = (mark, value)
+    return value
+
+
+def warm_looks(path: str) -> None:
+    """Read a database's looks into the shared copy ahead of the first
+    looks_like() (the plugin does it as Datasette starts)."""
+    from .store import connect_read_only
+
+    conn = connect_read_only(path)
+    try:
+        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'looks'").fetchone():
+            shared_looks(conn)
+    finally:
+        conn.close()
+
+
+def looks_mark(conn: sqlite3.Connection, path: str) -> tuple[int, ...]:
+    """What tells one reading of the looks from a later one: how many, the
+    last rowid, and the file's inode (a file rebuilt in its place)."""
+    # Two queries: count(*) alone is one step (SQLite's count optimisation),
+    # max(rowid) alone reads the b-tree's last entry; together they scan.
+    count = conn.execute("SELECT count(*) FROM looks").fetchone()[0]
+    last = conn.execute("SELECT coalesce(max(rowid), 0) FROM looks").fetchone()[0]
+    return (count, last, os.stat(path).st_ino if path and os.path.exists(path) else 0)
+
+
+def read_looks(conn: sqlite3.Connection) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rows = conn.execute(
         "SELECT images.rowid, looks.look FROM looks JOIN images ON images.id = looks.image_id"
         " WHERE length(looks.look) = ? ORDER BY images.rowid",
@@ -202,7 +242,4 @@ def shared_looks(conn: sqlite3.Connection) -> tuple[np.ndarray, np.ndarray, np.n
     ).fetchall()
     rowids = np.array([row[0] for row in rows], dtype=np.int64)
     matrix = look_matrix([row[1] for row in rows]).astype(np.float32)
-    value = (rowids, matrix, (matrix * matrix).sum(axis=1))
-    with _SHARED_LOCK:
-        _SHARED[path] = (mark, value)
-    return value
+    return rowids, matrix, (matrix * matrix).sum(axis=1)

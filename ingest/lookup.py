@@ -79,15 +79,20 @@ def closest(
 ) -> list[list[int | None]]:
     """[[rowid, distance], ...] within the k-th smallest distance, nearest
     first (ties by rowid), at most MAX_HITS of them; then [None, distance,
-    left out] when ties at the k-th distance did not all fit. `rowids`
-    ascend; `exclude` is never listed."""
+    left out] when ties at the k-th distance did not all fit. `distance`
+    (whole numbers, any dtype) is this call's own and may be changed;
+    `rowids` ascend; `exclude` is never listed."""
+    left_out = 0
     if exclude is not None:
-        keep = rowids != exclude
-        distance, rowids = distance[keep], rowids[keep]
-    k = min(k, len(distance))
+        at = int(np.searchsorted(rowids, exclude))
+        if at < len(rowids) and rowids[at] == exclude:
+            big = np.inf if distance.dtype.kind == "f" else np.iinfo(distance.dtype).max
+            distance[at] = big  # never itself
+            left_out = 1
+    k = min(k, len(distance) - left_out)
     if k <= 0:
         return []
-    kth = distance[np.argpartition(distance, k - 1)[k - 1]]
+    kth = np.partition(distance, k - 1)[k - 1]
     closer = np.flatnonzero(distance < kth)
     tied = np.flatnonzero(distance == kth)  # in rowid order: rowids ascend
     room = MAX_HITS - len(closer)

@@ -159,9 +159,11 @@ def ingest(
         summary = _ingest(db, where, thumbs, reading, on_progress, commit_every)
         from .lookgroups import save_looks
         from .nearby import save_nearby
+        from .taken import save_events
 
         summary.nearby = save_nearby(db, neighbours, rule, workers=workers, crops=crops)
         summary.nearby.look_groups = save_looks(db).groups
+        save_events(db)
     return summary
 
 

@@ -267,6 +267,22 @@ CREATE TABLE look_groups (
     db.execute("CREATE INDEX images_look_order ON images(look_order)")
 
 
+@migrations()
+def m012_capture_time(db: Database) -> None:
+    """When each picture was taken (EXIF), and events: runs of pictures taken
+    close together (ingest/taken.py)."""
+    db.execute(
+        "ALTER TABLE images ADD COLUMN taken TEXT"
+        " /* EXIF DateTimeOriginal (else DateTime), ISO 8601, with its offset when known */"
+    )
+    db.execute(
+        "ALTER TABLE images ADD COLUMN event INTEGER"
+        " /* pictures taken with no gap over 3 hours between them share it; NULL: no date */"
+    )
+    db.execute("CREATE INDEX images_taken ON images(taken)")
+    db.execute("CREATE INDEX images_event ON images(event)")
+
+
 def ensure_schema(db: Database) -> None:
     """Apply pending migrations; safe to call on every open."""
     migrations.apply(db)

@@ -194,3 +194,35 @@ def test_whash_is_untouched_by_looks(library):
     assert sqlite3.connect(library.parent / "copy.db").execute("pragma quick_check").fetchone() == (
         "ok",
     )
+
+
+def test_the_looks_are_read_on_a_connection_of_their_own(tmp_path):
+    """A time limit on the caller's statement (Datasette's progress handler)
+    never stops the one read of every look that later calls reuse."""
+    import sqlite3 as sqlite
+
+    from ingest.looks import _SHARED
+    from ingest.store import register_functions
+
+    path = tmp_path / "many.db"
+    db = open_database(path)
+    rng = np.random.default_rng(8)
+    for n in range(1, 3001):
+        image_id = f"{n}x1_{n:016x}"
+        db.execute(
+            "insert into images (id, width, height, size, whash, whash_int)"
+            " values (?, ?, 1, ?, ?, ?)",
+            [image_id, n, f"{n}x1", f"{n:016x}", n],
+        )
+        look = rng.integers(0, 128, LOOK_BYTES, dtype=np.uint8).tobytes()
+        db.execute("insert into looks (image_id, look) values (?, ?)", [image_id, look])
+    db.conn.commit()
+    db.close()
+    conn = sqlite.connect(path)
+    register_functions(conn)
+    conn.set_progress_handler(lambda: 1, 500)  # stops any statement after 500 steps
+    with pytest.raises(sqlite.OperationalError):  # what reading 3,000 looks here would meet
+        conn.execute("select count(*) from looks join images on images.id = looks.image_id")
+    hits = json.loads(conn.execute("select looks_like('1x1_0000000000000001', 3)").fetchone()[0])
+    assert len(hits) == 3
+    assert str(path) in _SHARED

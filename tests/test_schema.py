@@ -35,6 +35,8 @@ EXPECTED_COLUMNS = {
         "flat",
         "look",
         "look_order",
+        "taken",
+        "event",
     ],
     "neighbours": ["image_id", "rank", "neighbour_id", "distance"],
     "thumbnails": ["image_id", "png", "sha256"],
@@ -77,6 +79,8 @@ moves_actor_batch         moves       actor,batch
 image_tags_tag_origin     image_tags  tag,origin
 images_look               images      look
 images_look_order         images      look_order
+images_taken              images      taken
+images_event              images      event
 """
 EXPECTED_INDEXES = {
     name: (table, columns.split(","))
