@@ -18,17 +18,7 @@ from .xmp import kept_xmp
 # Metadata keys and the names of the PNG text chunks that carry them (the
 # prototype called the extrema "extremes").
 CHUNK_NAMES = {"extrema": "extremes"}
-META_KEYS = (
-    "width",
-    "height",
-    "format",
-    "format_description",
-    "mode",
-    "bands",
-    "extrema",
-    "xmp",
-    "taken",
-)
+META_KEYS = tuple("width height format format_description mode bands extrema xmp taken".split())
 JSON_KEYS = ("bands", "extrema", "xmp")  # stored as JSON text
 
 

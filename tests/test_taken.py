@@ -30,6 +30,16 @@ def save_with_exif(path, seed: int, original=None, offset=None, date_time=None) 
     img.save(path, exif=exif)
 
 
+def by_path(source, column: str) -> dict:
+    """{source path: that column of its picture}."""
+    return dict(
+        rows(
+            source / "cats.db",
+            f"select f.path, i.{column} from files f join images i on i.id = f.image_id",
+        )
+    )
+
+
 def test_capture_times_come_from_exif_with_their_offsets(tmp_path):
     source = tmp_path / "cats"
     source.mkdir()
@@ -41,12 +51,7 @@ def test_capture_times_come_from_exif_with_their_offsets(tmp_path):
         save_with_exif(source / f"broken{n}.jpg", 10 + n, broken, "+99:99")
     summary = ingest(source, workers=1)
     assert summary.errors == 0
-    taken = dict(
-        rows(
-            source / "cats.db",
-            "select f.path, i.taken from files f join images i on i.id = f.image_id",
-        )
-    )
+    taken = by_path(source, "taken")
     assert taken == {
         "a.jpg": "2024-05-01T12:30:00+02:00",
         "b.jpg": "2024-05-01T13:00:05",
@@ -94,22 +99,12 @@ def test_events_start_after_a_gap_of_three_hours(tmp_path):
         save_with_exif(source / f"p{n}.jpg", 20 + n, when, offset)
     save_with_exif(source / "undated.jpg", 40)
     ingest(source, workers=1)
-    event = dict(
-        rows(
-            source / "cats.db",
-            "select f.path, i.event from files f join images i on i.id = f.image_id",
-        )
-    )
+    event = by_path(source, "event")
     assert [event[f"p{n}.jpg"] for n in range(6)] == [1, 1, 1, 2, 2, 3]
     assert event["undated.jpg"] is None
     # A picture between them, over 3 hours from both, is an event of its own.
     save_with_exif(source / "late.jpg", 50, "2024:05:02 02:00:00")
     ingest(source, workers=1)
-    event = dict(
-        rows(
-            source / "cats.db",
-            "select f.path, i.event from files f join images i on i.id = f.image_id",
-        )
-    )
+    event = by_path(source, "event")
     assert [event[f"p{n}.jpg"] for n in range(6)] == [1, 1, 1, 2, 2, 4]
     assert event["late.jpg"] == 3
