@@ -26,7 +26,7 @@ from .compat import (
     move_action,
     set_default_table_config,
 )
-from .detect import PLUGIN, known_library_names
+from .detect import PLUGIN, known_library_names, library_columns
 from .facets import FolderFacet, TagsFacet
 from .middleware import (
     wrap_bounded_writes,
@@ -86,7 +86,14 @@ def date_from_ns(value) -> str:
 
 
 DEFAULT_TABLE_CONFIG = {
-    "facets": [{"tags": "image_tags"}, {"folder": "folder"}, "cluster", "nearest_distance"],
+    "facets": [
+        {"tags": "image_tags"},
+        {"folder": "folder"},
+        "look",
+        "event",
+        "cluster",
+        "nearest_distance",
+    ],
     "sort": "id",
 }
 GALLERY = '{% include "cattags/gallery.html" %}'
@@ -172,10 +179,22 @@ def get_metadata(datasette, key, database, table):
     # A copy each time: Datasette 0.65 merges the user's metadata into it in place.
     return {
         "databases": {
-            name: {"tables": {"images": copy.deepcopy(DEFAULT_TABLE_CONFIG)}}
+            name: {"tables": {"images": default_table_config(datasette, name)}}
             for name in known_library_names(datasette)
         }
     }
+
+
+def default_table_config(datasette, name: str) -> dict:
+    """The images table's default facets, those of its columns that this
+    database has (an older one lacks look and event until ingest runs)."""
+    columns = library_columns(datasette, name)
+    facets = [
+        facet
+        for facet in DEFAULT_TABLE_CONFIG["facets"]
+        if not isinstance(facet, str) or facet in columns
+    ]
+    return {**copy.deepcopy(DEFAULT_TABLE_CONFIG), "facets": copy.deepcopy(facets)}
 
 
 @hookimpl
@@ -253,7 +272,9 @@ def startup(datasette):
             return
         for name in known_library_names(datasette):
             await add_queries(datasette, name, similar_queries(datasette, name))
-            set_default_table_config(datasette, name, "images", copy.deepcopy(DEFAULT_TABLE_CONFIG))
+            set_default_table_config(
+                datasette, name, "images", default_table_config(datasette, name)
+            )
 
     return inner
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from ingest.errors import NotACattagsDatabase
-from ingest.store import database_kind, path_from_setting
+from ingest.errors import CattagsError
+from ingest.store import connect_read_only, database_kind, path_from_setting
 from ingest.thumbnails import DEFAULT_SIZE
 
 IMAGE_ID = re.compile(r"^\d+x\d+_[0-9a-f]{16}$")  # "{w}x{h}_{whash}"
@@ -77,6 +78,22 @@ def plugin_settings(datasette, database: str | None) -> dict:
     )
 
 
+def image_columns(path: str) -> frozenset[str]:
+    """The columns of a library's images table (older databases, which
+    Datasette serves as they are, lack the newer ones)."""
+    conn = connect_read_only(path)
+    try:
+        return frozenset(row[1] for row in conn.execute("PRAGMA table_info(images)"))
+    finally:
+        conn.close()
+
+
+def library_columns(datasette, name: str) -> frozenset[str]:
+    """The images columns of a library known_library_names() found."""
+    known = getattr(datasette.databases[name], "_cattags_known", None)
+    return known[2] if known else frozenset()
+
+
 def known_library_names(datasette) -> list[str]:
     """Names of attached databases that are cattags databases, read
     synchronously for hooks that cannot wait. The answer is kept on each
@@ -100,9 +117,10 @@ def known_library_names(datasette) -> list[str]:
         if known is None or known[0] != stamp:
             try:
                 is_library = database_kind(path) == "cattags"
-            except NotACattagsDatabase:
-                is_library = False
-            known = (stamp, is_library)
+                columns = image_columns(path) if is_library else frozenset()
+            except (CattagsError, sqlite3.Error):  # not SQLite, or damaged: not a library
+                is_library, columns = False, frozenset()
+            known = (stamp, is_library, columns)
             db._cattags_known = known
         if known[1]:
             names.append(name)

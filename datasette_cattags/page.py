@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import json
 
-from datasette.utils import path_with_added_args, path_with_removed_args, tilde_decode
+from datasette.utils import (
+    path_with_added_args,
+    path_with_removed_args,
+    path_with_replaced_args,
+    tilde_decode,
+)
 
 from ingest.xmp import TRUNCATED, xmp_fields
 
@@ -61,10 +66,72 @@ async def _context(datasette, request, database, table, view_name):
         "zooms": ZOOMS,
         "zoom": DEFAULT_ZOOM,
     }
+    context["looks"] = await look_strips(datasette, database, table_url)
+    context["orders"] = orders(request) if request is not None else []
     if view_name == "row" and request is not None:
         image_id = tilde_decode(request.url_vars.get("pks", ""))
         context["picture"] = await picture_details(datasette, library, image_id)
     return {"cattags": context}
+
+
+# The gallery's orders: (label, the `_sort` column).
+ORDERS = (("look", "look_order"), ("date taken", "taken"), ("folder", "folder"), ("id", "id"))
+STRIP_SIDE = 32  # px: the longest side of a thumbnail in a look strip
+
+
+async def look_strips(datasette, database: str, table_url: str) -> list[dict]:
+    """Each look-alike group with the few pictures that show it, and where
+    the gallery lists the group in look order; [] before looks exist."""
+    db = datasette.get_database(database)
+    if not await db.table_exists("look_groups"):
+        return []
+    groups = [
+        dict(row)
+        for row in await db.execute("select look, pictures, strip from look_groups order by look")
+    ]
+    ids = [image_id for group in groups for image_id in json.loads(group["strip"] or "[]")]
+    shown = {
+        row["id"]: row
+        for row in await db.execute(
+            "select id, thumbnail, thumb_width, thumb_height from images"
+            " where id in (select value from json_each(?))",
+            [json.dumps(ids)],
+        )
+    }
+    strips = []
+    for group in groups:
+        thumbs = []
+        for image_id in json.loads(group["strip"] or "[]"):
+            row = shown.get(image_id)
+            if row is None:
+                continue
+            scale = STRIP_SIDE / max(row["thumb_width"] or 1, row["thumb_height"] or 1, 1)
+            thumbs.append(
+                {
+                    "src": thumbnail_path(datasette, database, image_id, row["thumbnail"]),
+                    "width": max(1, round((row["thumb_width"] or STRIP_SIDE) * scale)),
+                    "height": max(1, round((row["thumb_height"] or STRIP_SIDE) * scale)),
+                }
+            )
+        strips.append(
+            {
+                "look": group["look"],
+                "pictures": group["pictures"],
+                "thumbs": thumbs,
+                "url": f"{table_url}?look={group['look']}&_sort=look_order",
+            }
+        )
+    return strips
+
+
+def orders(request) -> list[dict]:
+    """The order links: each keeps the filters and sets `_sort`."""
+    current = request.args.get("_sort") or ("" if request.args.get("_sort_desc") else "id")
+    links = []
+    for label, column in ORDERS:
+        url = path_with_replaced_args(request, {"_sort": column, "_sort_desc": None, "_next": None})
+        links.append({"label": label, "url": url, "current": column == current})
+    return links
 
 
 def page_context(datasette, request, database, table, view_name):

@@ -19,6 +19,7 @@ and every pass over all pictures goes in chunks.
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +36,7 @@ SILHOUETTE_SAMPLE = 2_000  # pictures the choice of k is judged on
 ITERATIONS = 30  # k-means rounds at most
 REGROUP_GROWTH = 1.25  # regroup everything once the collection grew by this factor
 CHUNK = 65_536  # rows per pass over all pictures
+STRIP = 4  # pictures that show a group: those nearest its centre
 SEED = 2026  # groups are the same for the same pictures
 
 
@@ -76,7 +78,11 @@ def save_looks(db: Database, regroup: bool = False) -> LooksSummary:
         if summary.regrouped:
             positions = chain(centres, np.bincount(labels[labels >= 0], minlength=len(centres)))
         order = look_order(matrix, labels, centres, positions)
-        save_groups(db, ids, labels, order, centres, positions)
+        strips = [
+            [ids[n] for n in nearest_members(matrix, labels, centres, group)]
+            for group in range(len(centres))
+        ]
+        save_groups(db, ids, labels, order, centres, positions, strips)
         summary.groups = len(centres)
         if summary.regrouped:
             save_settings(db, {"looks_grouped": len(ids), "look": LOOK_VERSION})
@@ -225,20 +231,30 @@ def chain(centres: np.ndarray, sizes: np.ndarray) -> np.ndarray:
     return positions
 
 
-def save_groups(db, ids, labels, order, centres, positions) -> None:
+def nearest_members(
+    matrix: np.ndarray, labels: np.ndarray, centres: np.ndarray, group: int
+) -> np.ndarray:
+    """The positions of the STRIP members of a group nearest its centre."""
+    members = np.flatnonzero(labels == group)
+    distance = squared(matrix[members], centres[group][None, :])[:, 0]
+    return members[np.argsort(distance, kind="stable")[:STRIP]]
+
+
+def save_groups(db, ids, labels, order, centres, positions, strips) -> None:
     """Number the groups 1, 2, ... in look order and store everything."""
     number = np.empty(len(centres), dtype=np.int64)
     number[np.argsort(positions)] = np.arange(1, len(centres) + 1)
     sizes = np.bincount(labels[labels >= 0], minlength=len(centres))
     db.execute("DELETE FROM look_groups")
     db.conn.executemany(
-        "INSERT INTO look_groups (look, pictures, centre, position) VALUES (?, ?, ?, ?)",
+        "INSERT INTO look_groups (look, pictures, centre, position, strip) VALUES (?, ?, ?, ?, ?)",
         [
             (
                 int(number[g]),
                 int(sizes[g]),
                 centres[g].astype(np.float32).tobytes(),
                 int(positions[g]),
+                json.dumps(strips[g]),
             )
             for g in np.argsort(positions)
         ],

@@ -252,7 +252,8 @@ CREATE TABLE look_groups (
     look INTEGER PRIMARY KEY,        -- the group, as in images.look
     pictures INTEGER NOT NULL,       -- how many pictures it holds
     centre BLOB NOT NULL,            -- its mean look (a float32 a byte): new pictures join the nearest
-    position INTEGER NOT NULL        -- its place in the look order: similar groups are neighbours
+    position INTEGER NOT NULL,       -- its place in the look order: similar groups are neighbours
+    strip TEXT                       -- JSON array of the ids of the few pictures nearest its centre
 )"""
     )
     db.execute(

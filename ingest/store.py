@@ -83,11 +83,12 @@ def connect_read_only(path: Path | str) -> sqlite3.Connection:
     return sqlite3.connect(f"{Path(path).absolute().as_uri()}?{flag}", uri=True)
 
 
-def database_kind(path: Path | str) -> str:
+def database_kind(path: Path | str, check: bool = False) -> str:
     """ "missing", "empty" (no tables), "cattags", or "other", read without
-    changing the file; NotACattagsDatabase if it is not SQLite at all, and
-    DamagedDatabase if it is a cattags database that `PRAGMA quick_check`
-    finds faults in."""
+    changing the file; NotACattagsDatabase if it is not SQLite at all. With
+    `check`, DamagedDatabase for a cattags database that `PRAGMA
+    quick_check` finds faults in (the commands check; the plugin, which
+    asks often, does not)."""
     path = Path(path)
     if not path.exists():
         return "missing"
@@ -103,7 +104,7 @@ def database_kind(path: Path | str) -> str:
                 raise damaged(path, str(error)) from error
             raise NotACattagsDatabase(f"{path} is not a SQLite database ({error})") from error
         kind = "empty" if not tables else "cattags" if CATTAGS_TABLES <= tables else "other"
-        if kind == "cattags":
+        if kind == "cattags" and check:
             check_integrity(conn, path)
         return kind
     finally:
@@ -131,8 +132,9 @@ def damaged(path: Path | str, found: str) -> DamagedDatabase:
 
 def check_database(path: Path | str, new_ok: bool) -> str:
     """The database's kind, or NotACattagsDatabase before anything touches a
-    database that is another program's (or, unless new_ok, one that is new)."""
-    kind = database_kind(path)
+    database that is another program's (or, unless new_ok, one that is new),
+    or DamagedDatabase for one that SQLite finds corrupt."""
+    kind = database_kind(path, check=True)
     if kind == "other":
         raise NotACattagsDatabase(
             f"{path} is not a cattags database (it holds other tables): nothing was changed"

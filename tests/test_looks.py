@@ -226,3 +226,60 @@ def test_the_looks_are_read_on_a_connection_of_their_own(tmp_path):
     hits = json.loads(conn.execute("select looks_like('1x1_0000000000000001', 3)").fetchone()[0])
     assert len(hits) == 3
     assert str(path) in _SHARED
+
+
+def gallery(library, path="/cats/images", immutable=False):
+    """The gallery page's HTML, from a real Datasette (the plugin registered)."""
+    import asyncio
+
+    from datasette.app import Datasette
+    from datasette.plugins import pm
+
+    import datasette_cattags
+
+    if not pm.is_registered(datasette_cattags):
+        pm.register(datasette_cattags, name="datasette-cattags")
+    ds = Datasette(immutables=[str(library)]) if immutable else Datasette([str(library)])
+
+    async def get():
+        await ds.invoke_startup()
+        return await ds.client.get(path, follow_redirects=True)
+
+    return asyncio.run(get())
+
+
+def test_the_gallery_shows_each_look_group_as_a_strip_and_offers_orders(library):
+    page = gallery(library)
+    assert page.status_code == 200
+    groups = rows(library, "select look, pictures from look_groups order by look")
+    for look, pictures in groups:
+        assert f"?look={look}&amp;_sort=look_order" in page.text
+        assert f'<span class="cattags-count">{pictures}</span>' in page.text
+    strips = page.text.split('<ul class="cattags-looks">')[1].split("</ul>")[0]
+    assert strips.count("<li>") == len(groups) and strips.count("<img ") >= len(groups)
+    order = page.text.split('<nav class="cattags-order"')[1].split("</nav>")[0]
+    assert [label in order for label in ("look", "date taken", "folder", "id")] == [True] * 4
+    assert '_sort=look_order"' in order and 'aria-current="true">id<' in order
+    by_look = gallery(library, "/cats/images.json?_sort=look_order&_shape=array&_col=look_order")
+    places = [row["look_order"] for row in by_look.json()]
+    assert places == sorted(places)
+
+
+def test_a_database_from_before_looks_still_shows_its_gallery(library):
+    """Datasette serves a file as it is: a library made before looks has no
+    look columns until the next ingest; its facets leave them out."""
+    db = sqlite3.connect(library)
+    for index in ("images_look", "images_look_order", "images_taken", "images_event"):
+        db.execute(f"drop index {index}")
+    for column in ("look", "look_order", "taken", "event"):
+        db.execute(f"alter table images drop column {column}")
+    db.execute("drop table look_groups")
+    db.execute("drop table looks")
+    db.commit()
+    db.close()
+    page = gallery(library, immutable=True)
+    assert page.status_code == 200 and "cattags-grid" in page.text
+    assert "cattags-looks" not in page.text
+    facets = gallery(library, "/cats/images.json?_extra=facet_results", immutable=True).json()
+    names = set(facets["facet_results"].get("results", facets["facet_results"]))
+    assert "look" not in names and "tags" in names

@@ -144,7 +144,7 @@ async def test_gallery_shows_thumbnails_with_default_facets(cats_db):
     assert len(IMG.findall(page.text)) == images
     data = (await ds.client.get("/cats/images.json?_extra=facet_results")).json()
     names = {f["name"] for f in facet_results(data).values()}
-    assert names == {"tags", "folder", "nearest_distance", "cluster"}
+    assert names == {"tags", "folder", "look", "event", "nearest_distance", "cluster"}
     table = await ds.client.get("/cats/images?_cattags=table")
     assert 'class="cattags-grid"' not in table.text and "<table" in table.text
 
@@ -673,6 +673,8 @@ async def test_the_example_metadata_keeps_the_plugin_facets(cats_db):
     assert {f["name"] for f in facet_results(data).values()} == {
         "tags",
         "folder",
+        "look",
+        "event",
         "cluster",
         "nearest_distance",
     }

@@ -59,7 +59,7 @@ EXPECTED_COLUMNS = {
     "decisions": ["image_a", "image_b", "decision", "actor", "at"],
     "variant_hashes": ["image_id", "hashes"],
     "looks": ["image_id", "look"],
-    "look_groups": ["look", "pictures", "centre", "position"],
+    "look_groups": ["look", "pictures", "centre", "position", "strip"],
 }
 # Index name, its table, its columns (comma-separated).
 INDEX_TABLE = """
