@@ -19,6 +19,8 @@
 3. looks_like(): the 10 nearest looks to a picture from SQL at 100,000 and
    1,000,000 random looks, warm (median of R), beside a plain numpy scan of
    the same looks held in memory as uint8.
+4. Grouping: save_looks(regroup=True) on the same databases (looks drawn
+   around 12 centres), as a process of its own: seconds and peak memory.
 
 Usage: python benchmarks/looks.py [--photos DIR] [--per-class 400] [--sizes 100000,1000000]
 """
@@ -170,10 +172,14 @@ def search(sizes: list[int], repeat: int) -> None:
     print(f"3. the 10 nearest looks, warm, median of {repeat} (ms)")
     print(f"   {'looks':>10}{'looks_like()':>14}{'numpy scan':>12}{'first call':>12}")
     rng = np.random.default_rng(5)
+    centres = rng.integers(0, 128, (12, LOOK_BYTES))
+    grouping = []
     for size in sizes:
         with tempfile.TemporaryDirectory() as scratch:
             db = open_database(Path(scratch) / "looks.db")
-            matrix = rng.integers(0, 128, (size, LOOK_BYTES), dtype=np.uint8)
+            around = centres[rng.integers(0, len(centres), size)]
+            noise = rng.integers(-20, 21, (size, LOOK_BYTES))
+            matrix = np.clip(around + noise, 0, 255).astype(np.uint8)
             ids = [f"{n}x1_{n:016x}" for n in range(1, size + 1)]
             db.conn.executemany(
                 "insert into images (id, width, height, size, whash, whash_int)"
@@ -206,6 +212,34 @@ def search(sizes: list[int], repeat: int) -> None:
                 f"{statistics.median(plain):>12.1f}{first:>12.0f}"
             )
             db.close()
+            grouping.append((size, group_in_a_process(Path(scratch) / "looks.db")))
+    print("4. grouping everything again (save_looks(regroup=True)), a process of its own")
+    for size, (seconds, peak, groups) in grouping:
+        print(f"   {size:>10,} looks: {seconds:.1f} s, peak {peak:.0f} MB, {groups} groups")
+
+
+# The peak is read from /proc (VmHWM): ru_maxrss would carry the parent's.
+GROUP = """
+import sys, time
+from pathlib import Path
+from ingest.lookgroups import save_looks
+from ingest.store import open_database
+db = open_database(sys.argv[1])
+start = time.perf_counter()
+summary = save_looks(db, regroup=True)
+seconds = time.perf_counter() - start
+status = Path("/proc/self/status").read_text().splitlines()
+peak = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
+print(seconds, peak, summary.groups)
+"""
+
+
+def group_in_a_process(path: Path) -> tuple[float, float, int]:
+    out = subprocess.run(
+        [sys.executable, "-c", GROUP, str(path)], capture_output=True, text=True, check=True
+    )
+    seconds, peak, groups = out.stdout.split()
+    return float(seconds), float(peak), int(groups)
 
 
 def main() -> None:
