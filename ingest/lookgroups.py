@@ -26,7 +26,7 @@ import numpy as np
 from PIL import Image
 from sqlite_utils import Database
 
-from .looks import LOOK_BYTES, LOOK_VERSION, is_flat_look, look_matrix, look_of
+from .looks import LOOK_BYTES, LOOK_VERSION, flat_looks, look_of
 from .store import read_settings, save_settings, write_transaction
 
 LOOK_GROUP_COUNTS = (5, 6, 8, 10, 12, 15, 20)  # the numbers of groups tried
@@ -54,24 +54,23 @@ class LooksSummary:
 def save_looks(db: Database, regroup: bool = False) -> LooksSummary:
     """Make missing looks, then group: new pictures join the nearest group,
     or everything is grouped again (`regroup`, no groups yet, or grown by
-    REGROUP_GROWTH)."""
+    REGROUP_GROWTH). Nothing is read when nothing is new."""
     summary = LooksSummary()
     with write_transaction(db):
         summary.made = make_missing_looks(db)
-        ids, looks = load_looks(db)
-        flat = np.array([is_flat_look(look) for look in looks], dtype=bool)
-        matrix = look_matrix(looks).astype(np.float32)
-        settings = read_settings(db)
-        grouped = int(settings.get("looks_grouped", 0))
+        count = db.execute("SELECT count(*) FROM looks").fetchone()[0]
+        grouped = int(read_settings(db).get("looks_grouped", 0))
         centres, positions = stored_centres(db)
         waiting = db.execute("SELECT count(*) FROM images WHERE look_order IS NULL").fetchone()[0]
-        if not (regroup or not len(centres) or len(ids) > REGROUP_GROWTH * grouped or waiting):
-            summary.groups = len(centres)
+        summary.regrouped = bool(regroup or not len(centres) or count > REGROUP_GROWTH * grouped)
+        summary.groups = len(centres)
+        if not (summary.regrouped or waiting):
             return summary
-        summary.regrouped = regroup or not len(centres) or len(ids) > REGROUP_GROWTH * grouped
+        ids, matrix = load_looks(db)
+        flat = flat_looks(matrix)
         labels = np.full(len(ids), -1, dtype=np.int64)
         if summary.regrouped:
-            centres = group_centres(matrix[~flat])
+            centres = group_centres(matrix, np.flatnonzero(~flat))
         if len(centres):
             labels = nearest_centre(matrix, centres)
             labels[flat] = -1
@@ -90,24 +89,35 @@ def save_looks(db: Database, regroup: bool = False) -> LooksSummary:
 
 
 def make_missing_looks(db: Database) -> int:
-    """Looks for pictures stored without one, made from their thumbnails."""
-    rows = db.execute(
-        "SELECT t.image_id, t.png FROM thumbnails t"
-        " LEFT JOIN looks l ON l.image_id = t.image_id WHERE l.image_id IS NULL"
-    ).fetchall()
-    for image_id, png in rows:
+    """Looks for pictures stored without one, made from their thumbnails
+    (read one at a time: an older database holds a million of them)."""
+    missing = [
+        row[0]
+        for row in db.execute(
+            "SELECT t.image_id FROM thumbnails t"
+            " LEFT JOIN looks l ON l.image_id = t.image_id WHERE l.image_id IS NULL"
+        )
+    ]
+    for image_id in missing:
+        png = db.execute("SELECT png FROM thumbnails WHERE image_id = ?", [image_id]).fetchone()[0]
         with Image.open(io.BytesIO(png)) as thumbnail:
             look = look_of(thumbnail)
         db.execute("INSERT INTO looks (image_id, look) VALUES (?, ?)", [image_id, look])
-    return len(rows)
+    return len(missing)
 
 
-def load_looks(db: Database) -> tuple[list[str], list[bytes]]:
-    """Every picture's id and look, in id order."""
-    rows = db.execute(
+def load_looks(db: Database) -> tuple[list[str], np.ndarray]:
+    """Every picture's id and look (N x LOOK_BYTES, uint8), in id order."""
+    count = db.execute("SELECT count(*) FROM looks").fetchone()[0]
+    matrix = np.empty((count, LOOK_BYTES), dtype=np.uint8)
+    ids: list[str] = []
+    rows = db.conn.execute(
         "SELECT image_id, look FROM looks WHERE length(look) = ? ORDER BY image_id", [LOOK_BYTES]
-    ).fetchall()
-    return [row[0] for row in rows], [row[1] for row in rows]
+    )
+    for image_id, look in rows:
+        matrix[len(ids)] = np.frombuffer(look, dtype=np.uint8)
+        ids.append(image_id)
+    return ids, matrix[: len(ids)]
 
 
 def stored_centres(db: Database) -> tuple[np.ndarray, np.ndarray]:
@@ -119,12 +129,14 @@ def stored_centres(db: Database) -> tuple[np.ndarray, np.ndarray]:
     return centres.reshape(-1, LOOK_BYTES), np.array([row[1] for row in rows], dtype=np.int64)
 
 
-def group_centres(matrix: np.ndarray) -> np.ndarray:
-    """k-means centres for these looks, k chosen by the silhouette."""
+def group_centres(matrix: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """k-means centres for the looks in these rows of `matrix`, k chosen by
+    the silhouette, learnt from a sample of at most SAMPLE."""
     rng = np.random.default_rng(SEED)
-    if len(matrix) < 2:
-        return matrix[:1].copy()
-    sample = matrix[rng.choice(len(matrix), min(SAMPLE, len(matrix)), replace=False)]
+    if len(rows) < 2:
+        return matrix[rows[:1]].astype(np.float32)
+    chosen = np.sort(rng.choice(rows, min(SAMPLE, len(rows)), replace=False))
+    sample = matrix[chosen].astype(np.float32)
     counts = [k for k in LOOK_GROUP_COUNTS if k * MIN_GROUP <= len(sample)]
     if not counts:
         return kmeans(sample, max(1, len(sample) // MIN_GROUP), rng)
@@ -169,12 +181,12 @@ def squared(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
 
 
 def nearest_centre(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """The index of each point's nearest centre, in chunks."""
+    """The index of each point's nearest centre, in chunks (as float32 a
+    chunk at a time: `points` may be the uint8 looks)."""
     labels = np.empty(len(points), dtype=np.int64)
     for start in range(0, len(points), CHUNK):
-        labels[start : start + CHUNK] = squared(points[start : start + CHUNK], centres).argmin(
-            axis=1
-        )
+        chunk = points[start : start + CHUNK].astype(np.float32)
+        labels[start : start + CHUNK] = squared(chunk, centres).argmin(axis=1)
     return labels
 
 
@@ -203,7 +215,7 @@ def look_order(
     for group in range(len(centres)):
         members = np.flatnonzero(labels == group)
         if len(members) > 1:
-            offsets = matrix[members] - centres[group]
+            offsets = matrix[members].astype(np.float32) - centres[group]
             sample = offsets[:: max(1, len(offsets) // SAMPLE)]
             direction = np.linalg.svd(sample, full_matrices=False)[2][0]
             along[members] = offsets @ direction
@@ -236,7 +248,7 @@ def nearest_members(
 ) -> np.ndarray:
     """The positions of the STRIP members of a group nearest its centre."""
     members = np.flatnonzero(labels == group)
-    distance = squared(matrix[members], centres[group][None, :])[:, 0]
+    distance = squared(matrix[members].astype(np.float32), centres[group][None, :])[:, 0]
     return members[np.argsort(distance, kind="stable")[:STRIP]]
 
 
@@ -261,8 +273,8 @@ def save_groups(db, ids, labels, order, centres, positions, strips) -> None:
     )
     db.conn.executemany(
         "UPDATE images SET look = ?, look_order = ? WHERE id = ?",
-        [
+        (
             (int(number[label]) if label >= 0 else None, int(place), image_id)
             for image_id, label, place in zip(ids, labels, order, strict=True)
-        ],
+        ),
     )

@@ -127,9 +127,17 @@ def texture(rgb: Image.Image) -> np.ndarray:
     return np.rint(np.sqrt(counts / total) * TEXTURE_SCALE)
 
 
+TEXTURE_FROM = 2 * COLOUR + LAYOUT  # where a look's texture part starts
+
+
 def is_flat_look(look: bytes) -> bool:
     """Whether a look has no texture at all (a picture of one colour)."""
-    return not any(look[2 * COLOUR + LAYOUT :])
+    return not any(look[TEXTURE_FROM:])
+
+
+def flat_looks(matrix: np.ndarray) -> np.ndarray:
+    """Which rows of an (N, LOOK_BYTES) matrix of looks are flat."""
+    return ~matrix[:, TEXTURE_FROM:].any(axis=1)
 
 
 def look_matrix(looks: list[bytes]) -> np.ndarray:
