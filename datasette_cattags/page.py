@@ -74,6 +74,7 @@ async def _context(datasette, request, database, table, view_name):
     return {"cattags": context}
 
 
+LOOK_ALIKES_SHOWN = 12  # look-alikes on a picture's page
 # The gallery's orders: (label, the `_sort` column).
 ORDERS = (("look", "look_order"), ("date taken", "taken"), ("folder", "folder"), ("id", "id"))
 STRIP_SIDE = 32  # px: the longest side of a thumbnail in a look strip
@@ -181,6 +182,19 @@ async def picture_details(datasette, library: Library, image_id: str) -> dict | 
             [image_id],
         )
     ]
+    alike = []
+    if await db.table_exists("looks"):
+        alike = [
+            {**dict(row), "src": thumb(row["id"], row["thumbnail"]), "href": link(row["id"])}
+            for row in await db.execute(
+                "select i.id, i.thumbnail, i.thumb_width, i.thumb_height, i.size, i.folder,"
+                " json_extract(hit.value, '$[1]') as distance"
+                " from json_each(looks_like(:id, :k)) as hit"
+                " join images i on i.rowid = json_extract(hit.value, '$[0]')"
+                " order by distance, i.id limit :k",
+                {"id": image_id, "k": LOOK_ALIKES_SHOWN},
+            )
+        ]
     group = []
     if image["cluster"] is not None:
         # How each one met this picture, when directly: "mirrored", "turned 90°".
@@ -211,6 +225,11 @@ async def picture_details(datasette, library: Library, image_id: str) -> dict | 
         "files": files,
         "tags": tags,
         "nearest": nearest,
+        "alike": alike,
+        "look_url": datasette.urls.table(database, "images")
+        + f"?look={image['look']}&_sort=look_order"
+        if image.get("look") is not None
+        else None,
         "group": group,
         "thumb": thumb(image_id, image["thumbnail"]),
         "original": datasette.urls.path(f"/{database}/-/cattags/original/{image_id}")

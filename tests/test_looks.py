@@ -283,3 +283,14 @@ def test_a_database_from_before_looks_still_shows_its_gallery(library):
     facets = gallery(library, "/cats/images.json?_extra=facet_results", immutable=True).json()
     names = set(facets["facet_results"].get("results", facets["facet_results"]))
     assert "look" not in names and "tags" in names
+
+
+def test_a_pictures_page_shows_its_look_alikes_and_its_group(library):
+    image_id, look = rows(library, "select id, look from images where look is not null limit 1")[0]
+    page = gallery(library, f"/cats/images/{image_id}")
+    assert page.status_code == 200
+    section = page.text.split('class="cattags-strip cattags-alike"')[1].split("</section>")[0]
+    asked = open_database(library).execute("select looks_like(?, 12)", [image_id])
+    expected = json.loads(asked.fetchone()[0])
+    assert section.count('class="cattags-cell"') == len(expected) == 12
+    assert f"?look={look}&amp;_sort=look_order" in section
