@@ -23,7 +23,6 @@ import json
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image
 from sqlite_utils import Database
 
 from .looks import LOOK_BYTES, LOOK_VERSION, flat_looks, look_of
@@ -57,6 +56,7 @@ def save_looks(db: Database, regroup: bool = False) -> LooksSummary:
     REGROUP_GROWTH). Nothing is read when nothing is new."""
     summary = LooksSummary()
     with write_transaction(db):
+        retire_other_looks(db)
         summary.made = make_missing_looks(db)
         count = db.execute("SELECT count(*) FROM looks").fetchone()[0]
         grouped = int(read_settings(db).get("looks_grouped", 0))
@@ -88,6 +88,22 @@ def save_looks(db: Database, regroup: bool = False) -> LooksSummary:
     return summary
 
 
+def retire_other_looks(db: Database) -> None:
+    """Forget looks and groups of another kind than looks.py makes (another
+    LOOK_VERSION, or another size): they are made again from the thumbnails."""
+    stored = read_settings(db).get("look")
+    size = db.execute("SELECT length(look) FROM looks LIMIT 1").fetchone()
+    centre = db.execute("SELECT length(centre) FROM look_groups LIMIT 1").fetchone()
+    if stored not in (None, LOOK_VERSION):
+        db.execute("DELETE FROM looks")
+    elif size and size[0] != LOOK_BYTES:
+        db.execute("DELETE FROM looks WHERE length(look) != ?", [LOOK_BYTES])
+    elif not (centre and centre[0] != 4 * LOOK_BYTES):
+        return
+    db.execute("DELETE FROM look_groups")
+    db.execute("UPDATE images SET look = NULL, look_order = NULL")
+
+
 def make_missing_looks(db: Database) -> int:
     """Looks for pictures stored without one, made from their thumbnails
     (read one at a time: an older database holds a million of them)."""
@@ -98,6 +114,8 @@ def make_missing_looks(db: Database) -> int:
             " LEFT JOIN looks l ON l.image_id = t.image_id WHERE l.image_id IS NULL"
         )
     ]
+    from PIL import Image  # only here: a run with nothing new never loads it
+
     for image_id in missing:
         png = db.execute("SELECT png FROM thumbnails WHERE image_id = ?", [image_id]).fetchone()[0]
         with Image.open(io.BytesIO(png)) as thumbnail:

@@ -28,9 +28,12 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from typing import TYPE_CHECKING
 
 import numpy as np
-from PIL import Image
+
+if TYPE_CHECKING:  # Pillow is loaded by whoever hands a picture in
+    from PIL import Image
 
 LOOK_VERSION = "look-v1"  # what the looks table holds; one database never mixes two
 HUE, SATURATION, VALUE = 4, 2, 2  # colour histogram bins

@@ -85,9 +85,14 @@ def instant(taken: str) -> datetime.datetime:
     return when
 
 
-def save_events(db: Database) -> int:
+def save_events(db: Database) -> int | None:
     """Number every picture with a capture time into events (1, 2, ... in
-    time order); the number of events."""
+    time order); the number of events, or None when no dated picture is
+    new (then nothing is read)."""
+    if not db.execute(
+        "SELECT 1 FROM images WHERE taken IS NOT NULL AND event IS NULL LIMIT 1"
+    ).fetchone():
+        return None
     rows = db.execute("SELECT id, taken, event FROM images WHERE taken IS NOT NULL").fetchall()
     stored = {image_id: event for image_id, _, event in rows}
     ordered = sorted((instant(taken), image_id) for image_id, taken, _ in rows)
