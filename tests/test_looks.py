@@ -294,3 +294,15 @@ def test_a_pictures_page_shows_its_look_alikes_and_its_group(library):
     expected = json.loads(asked.fetchone()[0])
     assert section.count('class="cattags-cell"') == len(expected) == 12
     assert f"?look={look}&amp;_sort=look_order" in section
+
+
+def test_looks_of_another_size_are_made_again(library):
+    db = open_database(library)
+    made = dict(db.execute("select image_id, look from looks").fetchall())
+    db.execute("update looks set look = substr(look, 1, 60)")  # an older kind of look
+    db.execute("update look_groups set centre = substr(centre, 1, 240)")
+    db.conn.commit()
+    summary = save_looks(db)
+    assert summary.made == len(made) and summary.regrouped
+    assert dict(db.execute("select image_id, look from looks").fetchall()) == made
+    assert db.execute("select count(*) from images where look_order is null").fetchone() == (0,)
