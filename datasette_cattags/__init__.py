@@ -104,8 +104,9 @@ THUMBNAIL_TABLES = ("images", "pairs", "neighbours", "files", "image_tags", "mov
 
 @hookimpl
 def prepare_connection(conn, datasette):
-    """hamming(a, b) and nearest_images(id_or_hash, k) in every database;
-    a statement's nearest_images calls stop at Datasette's SQL time limit."""
+    """hamming(a, b), nearest_images(id_or_hash, k) and looks_like(id_or_look,
+    k) in every database; a statement's calls of the last two stop at
+    Datasette's SQL time limit."""
     register_functions(conn, datasette.setting("sql_time_limit_ms"))
 
 

@@ -66,11 +66,12 @@ async def _context(datasette, request, database, table, view_name):
         "zooms": ZOOMS,
         "zoom": DEFAULT_ZOOM,
     }
-    context["looks"] = await look_strips(datasette, database, table_url)
-    context["orders"] = orders(request) if request is not None else []
     if view_name == "row" and request is not None:
         image_id = tilde_decode(request.url_vars.get("pks", ""))
         context["picture"] = await picture_details(datasette, library, image_id)
+    else:  # the gallery's panel and order control; a picture's page shows neither
+        context["looks"] = await look_strips(datasette, database, table_url)
+        context["orders"] = orders(request) if request is not None else []
     return {"cattags": context}
 
 

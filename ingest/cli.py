@@ -245,7 +245,9 @@ def ingest(
         cattags ingest ./cats
     """
     need_ingest_extra("ingest")
-    if dask is None:  # a cluster's workers are the cluster's
+    from .cluster import LOCAL
+
+    if dask in (None, LOCAL):  # a remote cluster's workers are the cluster's
         note_worker_cap(workers)
     from .pipeline import count_scan_items
     from .pipeline import ingest as run_ingest

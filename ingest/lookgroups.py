@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from sqlite_utils import Database
 
-from .looks import LOOK_BYTES, LOOK_VERSION, flat_looks, look_of
+from .looks import LOOK_BYTES, LOOK_VERSION, flat_looks, look_of, read_looks
 from .store import read_settings, save_settings, write_transaction
 
 LOOK_GROUP_COUNTS = (5, 6, 8, 10, 12, 15, 20)  # the numbers of groups tried
@@ -44,10 +44,6 @@ class LooksSummary:
     made: int = 0  # looks made from stored thumbnails (older databases, sync)
     groups: int = 0
     regrouped: bool = False
-
-    def line(self) -> str:
-        how = "regrouped" if self.regrouped else "kept"
-        return f"{self.groups} look-alike groups ({how})"
 
 
 def save_looks(db: Database, regroup: bool = False) -> LooksSummary:
@@ -126,16 +122,11 @@ def make_missing_looks(db: Database) -> int:
 
 def load_looks(db: Database) -> tuple[list[str], np.ndarray]:
     """Every picture's id and look (N x LOOK_BYTES, uint8), in id order."""
-    count = db.execute("SELECT count(*) FROM looks").fetchone()[0]
-    matrix = np.empty((count, LOOK_BYTES), dtype=np.uint8)
-    ids: list[str] = []
+    most = db.execute("SELECT count(*) FROM looks").fetchone()[0]
     rows = db.conn.execute(
         "SELECT image_id, look FROM looks WHERE length(look) = ? ORDER BY image_id", [LOOK_BYTES]
     )
-    for image_id, look in rows:
-        matrix[len(ids)] = np.frombuffer(look, dtype=np.uint8)
-        ids.append(image_id)
-    return ids, matrix[: len(ids)]
+    return read_looks(rows, most)
 
 
 def stored_centres(db: Database) -> tuple[np.ndarray, np.ndarray]:

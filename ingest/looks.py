@@ -28,6 +28,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -143,11 +144,15 @@ def flat_looks(matrix: np.ndarray) -> np.ndarray:
     return ~matrix[:, TEXTURE_FROM:].any(axis=1)
 
 
-def look_matrix(looks: list[bytes]) -> np.ndarray:
-    """(N, LOOK_BYTES) uint8 from a list of looks."""
-    if not looks:
-        return np.empty((0, LOOK_BYTES), dtype=np.uint8)
-    return np.frombuffer(b"".join(looks), dtype=np.uint8).reshape(-1, LOOK_BYTES)
+def read_looks(rows: Iterable[tuple[object, bytes]], most: int) -> tuple[list, np.ndarray]:
+    """(keys, an (N, LOOK_BYTES) uint8 matrix) from (key, look) rows of at
+    most `most`, taken as they come: no list of a million looks in between."""
+    matrix = np.empty((most, LOOK_BYTES), dtype=np.uint8)
+    keys: list = []
+    for key, look in rows:
+        matrix[len(keys)] = np.frombuffer(look, dtype=np.uint8)
+        keys.append(key)
+    return keys, matrix[: len(keys)]
 
 
 def squared_distances(matrix: np.ndarray, norms: np.ndarray, look: np.ndarray) -> np.ndarray:
@@ -159,7 +164,7 @@ def squared_distances(matrix: np.ndarray, norms: np.ndarray, look: np.ndarray) -
 
 class LookIndex:
     """Every picture's rowid and look, for one connection, read again when
-    the database changed. The float32 copy of the looks (240 MB at a
+    the database changed. The float32 copy of the looks (300 MB at a
     million pictures) is shared by the connections of one process to the
     same file: Datasette opens several."""
 
@@ -173,7 +178,9 @@ class LookIndex:
     def fresh(self) -> LookIndex:
         """Itself, read again (or taken from another connection's reading)
         if the database changed since it was read."""
-        token = (self.conn.execute("PRAGMA data_version").fetchone()[0], self.conn.total_changes)
+        from .lookup import change_token
+
+        token = change_token(self.conn)
         if token != self.token:
             self.rowids, self.matrix, self.norms = shared_looks(self.conn)
             self.token = token
@@ -197,24 +204,26 @@ _SHARED_LOCK = threading.Lock()
 def shared_looks(conn: sqlite3.Connection) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(rowids, float32 looks, their squared norms) of the pictures with a
     look, in rowid order; one copy per file and process, read again when
-    looks were added (looks are only ever added).
-
-    A file is read on a connection of its own: a time limit on the caller's
-    statement (Datasette's) must not stop a read that every later call
-    reuses (2.5 s at a million looks)."""
+    looks were added (looks are only ever added)."""
     path = conn.execute("PRAGMA database_list").fetchone()[2]
-    mark = looks_mark(conn, path)
+    if not path:  # a database in memory: nothing to share
+        return looks_by_rowid(conn)
     with _SHARED_LOCK:
-        known = _SHARED.get(path or f"memory:{id(conn)}")
-        if known is not None and known[0] == mark:
-            return known[1]
-    if not path:
-        return read_looks(conn)
+        known = _SHARED.get(path)
+    if known is not None and known[0] == looks_mark(conn, path):
+        return known[1]
+    return read_shared(path)
+
+
+def read_shared(path: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Read a file's looks into the shared copy, on a connection of its own:
+    a time limit on a caller's statement (Datasette's) must not stop a read
+    that every later call reuses (2.5 s at a million looks)."""
     from .store import connect_read_only
 
     reader = connect_read_only(path)
     try:
-        mark, value = looks_mark(reader, path), read_looks(reader)
+        mark, value = looks_mark(reader, path), looks_by_rowid(reader)
     finally:
         reader.close()
     with _SHARED_LOCK:
@@ -229,10 +238,11 @@ def warm_looks(path: str) -> None:
 
     conn = connect_read_only(path)
     try:
-        if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'looks'").fetchone():
-            shared_looks(conn)
+        has_looks = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'looks'").fetchone()
     finally:
         conn.close()
+    if has_looks:
+        read_shared(path)
 
 
 def looks_mark(conn: sqlite3.Connection, path: str) -> tuple[int, ...]:
@@ -242,15 +252,19 @@ def looks_mark(conn: sqlite3.Connection, path: str) -> tuple[int, ...]:
     # max(rowid) alone reads the b-tree's last entry; together they scan.
     count = conn.execute("SELECT count(*) FROM looks").fetchone()[0]
     last = conn.execute("SELECT coalesce(max(rowid), 0) FROM looks").fetchone()[0]
-    return (count, last, os.stat(path).st_ino if path and os.path.exists(path) else 0)
+    return (count, last, os.stat(path).st_ino if os.path.exists(path) else 0)
 
 
-def read_looks(conn: sqlite3.Connection) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    rows = conn.execute(
-        "SELECT images.rowid, looks.look FROM looks JOIN images ON images.id = looks.image_id"
-        " WHERE length(looks.look) = ? ORDER BY images.rowid",
-        [LOOK_BYTES],
-    ).fetchall()
-    rowids = np.array([row[0] for row in rows], dtype=np.int64)
-    matrix = look_matrix([row[1] for row in rows]).astype(np.float32)
-    return rowids, matrix, (matrix * matrix).sum(axis=1)
+def looks_by_rowid(conn: sqlite3.Connection) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rowids, float32 looks, squared norms) of the pictures with a look."""
+    most = conn.execute("SELECT count(*) FROM looks").fetchone()[0]
+    rowids, looks = read_looks(
+        conn.execute(
+            "SELECT images.rowid, looks.look FROM looks JOIN images ON images.id = looks.image_id"
+            " WHERE length(looks.look) = ? ORDER BY images.rowid",
+            [LOOK_BYTES],
+        ),
+        most,
+    )
+    matrix = looks.astype(np.float32)
+    return np.array(rowids, dtype=np.int64), matrix, (matrix * matrix).sum(axis=1)

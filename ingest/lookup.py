@@ -58,7 +58,7 @@ class CodeIndex:
 
     def fresh(self) -> CodeIndex:
         """Itself, read again if the database changed since it was read."""
-        token = (self.conn.execute("PRAGMA data_version").fetchone()[0], self.conn.total_changes)
+        token = change_token(self.conn)
         if token != self.token:
             self.rowids, self.codes = read_codes(self.conn)
             self.token = token
@@ -72,6 +72,12 @@ class CodeIndex:
             return []
         distance = np.bitwise_count(self.codes ^ np.uint64(code)).astype(np.int64)
         return closest(distance, self.rowids, k, exclude)
+
+
+def change_token(conn: sqlite3.Connection) -> tuple[int, int]:
+    """What changes when the database does: SQLite's data_version for other
+    connections' commits, total_changes for this connection's own."""
+    return conn.execute("PRAGMA data_version").fetchone()[0], conn.total_changes
 
 
 def closest(

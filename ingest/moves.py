@@ -4,6 +4,7 @@ and the Datasette plugin."""
 
 from __future__ import annotations
 
+import filecmp
 import json
 import os
 import unicodedata
@@ -229,11 +230,7 @@ def check_moves(root: Path, moves: list[Move]) -> None:
 def same_file_contents(a: Path, b: Path) -> bool:
     """Whether two paths are regular files with the same bytes."""
     try:
-        return (
-            a.is_file()
-            and a.stat().st_size == b.stat().st_size
-            and a.read_bytes() == b.read_bytes()
-        )
+        return a.is_file() and filecmp.cmp(a, b, shallow=False)
     except OSError:
         return False
 

@@ -18,7 +18,7 @@ from sqlite_utils import Database
 
 from .errors import CattagsError, NoPictures, ReadOnlyDatabase
 from .matching import parse_rule
-from .parallel import capped_workers, default_workers
+from .parallel import capped_workers
 from .rows import insert_image, save_variants, write_back_thumbnail
 from .scanning import ScanItem, ScanProblem, Skipped, SourceFile, iter_source_files
 from .store import (
@@ -153,9 +153,9 @@ def ingest(
     if kind != "cattags" and not has_pictures(where):
         raise NoPictures(f"no pictures found under {where.source}: nothing was written")
     with only_writer(where.database, "cattags ingest"), opened(where.database) as db:
-        # A cluster's workers are its own: only this machine's are capped.
-        count = capped_workers(workers) if dask is None else workers or default_workers()
-        reading = Reading(size, mode, count, dask)
+        # Capped like this machine's processes: a remote cluster's own
+        # workers ignore the count, a local one is on this machine.
+        reading = Reading(size, mode, capped_workers(workers), dask)
         summary = _ingest(db, where, thumbs, reading, on_progress, commit_every)
         from .lookgroups import save_looks
         from .nearby import save_nearby

@@ -41,10 +41,9 @@ def taken_from_exif(exif) -> str | None:
         detail = {}
     for date_tag, offset_tag, where in (
         (DATE_TIME_ORIGINAL, OFFSET_TIME_ORIGINAL, detail),
-        (DATE_TIME, OFFSET_TIME, None),
+        (DATE_TIME, OFFSET_TIME, exif),
     ):
-        text = (where if where is not None else exif).get(date_tag)
-        when = parse_exif_date(text)
+        when = parse_exif_date(where.get(date_tag))
         if when is not None:
             return when + parse_offset(detail.get(offset_tag))
     return None
