@@ -27,7 +27,7 @@ from .compat import (
     set_default_table_config,
 )
 from .detect import PLUGIN, known_library_names, library_columns
-from .facets import FolderFacet, TagsFacet
+from .facets import FolderFacet, TagsFacet, current_tag_filters
 from .middleware import (
     wrap_bounded_writes,
     wrap_gallery_without_suggestions,
@@ -172,6 +172,15 @@ def extra_js_urls(template, database, table, datasette):
 @hookimpl
 def register_facet_classes():
     return [TagsFacet, FolderFacet]
+
+
+@hookimpl
+def filters_from_request(request, database, table, datasette):
+    """`?_tag=black` on the images table: pictures tagged black now (not
+    those that have left a black folder)."""
+    if table != "images" or database not in known_library_names(datasette):
+        return None
+    return current_tag_filters(request)
 
 
 @hookimpl

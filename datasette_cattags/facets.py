@@ -1,23 +1,39 @@
 """The gallery's facets: tags, a facet over the many-to-many image_tags table
 (fast at 100,000 pictures, because it never reads the images rows
-themselves; size tags left out, they are noise there), and folder, Datasette's
-column facet with the top level named."""
+themselves; current tags only, without the size tags, which are noise
+there), toggled by `?_tag=`; and folder, Datasette's column facet with the
+top level named."""
 
 from __future__ import annotations
 
-import json
-
 from datasette.database import QueryInterrupted
 from datasette.facets import ColumnFacet, Facet
+from datasette.filters import FilterArguments
 from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args
 
 TAGS_TABLE = "image_tags"
+TAG_ARG = "_tag"  # ?_tag=black: pictures whose current tags include black
 TOP_LEVEL = "(top level)"  # how the folder facet names the thumbnails root itself
+CURRENT = "origin not in ('size', 'earlier folder')"  # the tags the facet counts
 
 
-def through_value(tag: str) -> str:
-    """The core ?_through= filter selecting pictures with this tag."""
-    return json.dumps({"table": TAGS_TABLE, "column": "tag", "value": tag}, separators=(",", ":"))
+def current_tag_filters(request) -> FilterArguments | None:
+    """The `?_tag=` filters of a request (each one must hold), or None.
+
+    Core's `?_through=` still works and matches a tag of any origin,
+    earlier folders included."""
+    tags = request.args.getlist(TAG_ARG) if request is not None else []
+    if not tags:
+        return None
+    clauses, params = [], {}
+    for n, tag in enumerate(dict.fromkeys(tags)):
+        params[f"cattags_tag_{n}"] = tag
+        clauses.append(
+            f"id in (select image_id from {TAGS_TABLE} where tag = :cattags_tag_{n}"
+            " and origin != 'earlier folder')"
+        )
+    described = [f'tagged "{tag}"' for tag in dict.fromkeys(tags)]
+    return FilterArguments(clauses, params, described)
 
 
 class TagsFacet(Facet):
@@ -38,7 +54,7 @@ class TagsFacet(Facet):
         within = "" if unfiltered else f"and image_id in (select id from ({self.sql}))"
         sql = f"""
             select tag as value, count(*) as count from {escape_sqlite(TAGS_TABLE)}
-            where origin != 'size' {within}
+            where {CURRENT} {within}
             group by tag order by count desc, tag limit {size + 1}
         """
         try:
@@ -51,15 +67,14 @@ class TagsFacet(Facet):
             )
         except QueryInterrupted:  # too slow: dropped and reported, as core facets do
             return [], ["tags"]
-        selected = set(self.request.args.getlist("_through"))
+        selected = set(self.request.args.getlist(TAG_ARG))
         values = []
         for row in rows.rows[:size]:
-            through = through_value(row["value"])
-            is_selected = through in selected
+            is_selected = row["value"] in selected
             if is_selected:
-                path = path_with_removed_args(self.request, {"_through": through})
+                path = path_with_removed_args(self.request, {TAG_ARG: row["value"]})
             else:
-                path = path_with_added_args(self.request, {"_through": through})
+                path = path_with_added_args(self.request, {TAG_ARG: row["value"]})
             values.append(
                 {
                     "value": row["value"],

@@ -11,6 +11,7 @@ from datasette.utils import (
     tilde_decode,
 )
 
+from ingest.tags import EARLIER
 from ingest.xmp import TRUNCATED, xmp_fields
 
 from .detect import Library, find_library
@@ -224,7 +225,8 @@ async def picture_details(datasette, library: Library, image_id: str) -> dict | 
         "bands": ", ".join(json.loads(image["bands"] or "[]")),
         "xmp": xmp_summary(image["xmp"]),
         "files": files,
-        "tags": tags,
+        "tags": [tag for tag in tags if tag["origin"] != EARLIER],
+        "earlier_tags": [tag["tag"] for tag in tags if tag["origin"] == EARLIER],
         "nearest": nearest,
         "alike": alike,
         "look_url": datasette.urls.table(database, "images")

@@ -1,6 +1,6 @@
 """Moving thumbnails between folders: the one place that renames files, logs
-moves, adds folder tags and undoes moves, for `cattags sort`, `cattags sync`
-and the Datasette plugin."""
+moves, makes folder tags current or earlier and undoes moves, for `cattags
+sort`, `cattags sync` and the Datasette plugin."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from .errors import (
 )
 from .scanning import refused_character
 from .store import utc_now, write_transaction
-from .tags import refresh_tags_column, save_tags, tags_from_path
+from .tags import EARLIER, refresh_tags_column, save_tags, tags_from_path
 from .thumbnails import thumbnail_name
 
 MAX_COMPONENT_BYTES = 255  # the longest file name most file systems allow
@@ -78,18 +78,36 @@ class Move:
 def save_move(
     db: Database, image_id: str, from_folder: str, to_folder: str, actor: str, batch: int
 ) -> None:
-    """Record a thumbnail's new folder, add its folder tags, log the move with
-    the tags it added (which its undo takes back)."""
-    had = {
-        row[0] for row in db.execute("SELECT tag FROM image_tags WHERE image_id = ?", [image_id])
-    }
-    added = [tag for tag in dict.fromkeys(tags_from_path(to_folder)) if tag not in had]
+    """Record a thumbnail's new folder and log the move. Its new folder's
+    tags become current (added, or back from "earlier folder"); the folder
+    tags of where it was become "earlier folder". The log keeps what changed,
+    which its undo takes back."""
+    had = dict(
+        db.execute("SELECT tag, origin FROM image_tags WHERE image_id = ?", [image_id]).fetchall()
+    )
+    wanted = list(dict.fromkeys(tags_from_path(to_folder)))
+    added = [tag for tag in wanted if tag not in had]
+    changed = {tag: EARLIER for tag in wanted if had.get(tag) == EARLIER}
+    changed.update({tag: "folder" for tag, o in had.items() if o == "folder" and tag not in wanted})
     db.execute("UPDATE images SET folder = ? WHERE id = ?", [to_folder, image_id])
     save_tags(db, image_id, added, "folder")
+    db.conn.executemany(
+        "UPDATE image_tags SET origin = ? WHERE image_id = ? AND tag = ?",
+        [("folder" if was == EARLIER else EARLIER, image_id, tag) for tag, was in changed.items()],
+    )
     db.execute(
-        "INSERT INTO moves (image_id, from_folder, to_folder, actor, at, batch, tags_added)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [image_id, from_folder, to_folder, actor, utc_now(), batch, json.dumps(added)],
+        "INSERT INTO moves (image_id, from_folder, to_folder, actor, at, batch, tags_added,"
+        " tags_changed) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            image_id,
+            from_folder,
+            to_folder,
+            actor,
+            utc_now(),
+            batch,
+            json.dumps(added),
+            json.dumps(changed),
+        ],
     )
 
 
@@ -237,7 +255,7 @@ def same_file_contents(a: Path, b: Path) -> bool:
 
 def undo(db: Database, root: Path, actor: str) -> Outcome:
     """Reverse this actor's latest move not yet undone: each picture goes back
-    to its folder before that move and loses the tags that move added. Undo
+    to its folder before that move, with its tags as they were before it. Undo
     again reverses the move before it. No moves when there is nothing to undo."""
     row = db.execute(
         "SELECT max(batch) FROM moves WHERE actor = ? AND undone_by IS NULL", [actor]
@@ -245,10 +263,11 @@ def undo(db: Database, root: Path, actor: str) -> Outcome:
     if row[0] is None:
         return outcome(db, [])
     logged = db.execute(
-        "SELECT id, image_id, from_folder, tags_added FROM moves WHERE batch = ? ORDER BY id",
+        "SELECT id, image_id, from_folder, tags_added, tags_changed FROM moves"
+        " WHERE batch = ? ORDER BY id",
         [row[0]],
     ).fetchall()
-    moves, _gone = plan_moves(db, [(image_id, folder) for _, image_id, folder, _ in logged])
+    moves, _gone = plan_moves(db, [(image_id, folder) for _, image_id, folder, *_ in logged])
 
     def take_back(batch: int) -> None:
         marks = ",".join("?" * len(logged))
@@ -256,10 +275,15 @@ def undo(db: Database, root: Path, actor: str) -> Outcome:
             f"UPDATE moves SET undone_by = ? WHERE id IN ({marks})",
             [batch, *(move_id for move_id, *_ in logged)],
         )
-        for _, image_id, _folder, tags in logged:
+        # The moves back have set the tags by folder; the log restores them exactly.
+        for _, image_id, _folder, added, changed in logged:
             db.conn.executemany(
-                "DELETE FROM image_tags WHERE image_id = ? AND tag = ? AND origin = 'folder'",
-                [(image_id, tag) for tag in json.loads(tags or "[]")],
+                "DELETE FROM image_tags WHERE image_id = ? AND tag = ? AND origin IN (?, ?)",
+                [(image_id, tag, "folder", EARLIER) for tag in json.loads(added or "[]")],
+            )
+            db.conn.executemany(
+                "UPDATE image_tags SET origin = ? WHERE image_id = ? AND tag = ?",
+                [(was, image_id, tag) for tag, was in json.loads(changed or "{}").items()],
             )
         # apply_moves refreshes the moved pictures; these stayed where they were.
         moved = {move.image_id for move in moves}

@@ -284,6 +284,49 @@ def m012_capture_time(db: Database) -> None:
     db.execute("CREATE INDEX images_event ON images(event)")
 
 
+@migrations()
+def m013_earlier_folders(db: Database) -> None:
+    """Tags of a folder a picture left stay, with the origin "earlier folder",
+    no longer current (ingest/tags.py); moves log the origins they change."""
+    from .tags import refresh_tags_column, tags_from_path
+
+    # SQLite cannot change a CHECK constraint in place: the table is rebuilt.
+    db.execute("ALTER TABLE image_tags RENAME TO image_tags_before_m013")
+    db.execute(
+        """
+CREATE TABLE image_tags (
+    image_id TEXT NOT NULL REFERENCES images(id), -- the picture
+    tag TEXT NOT NULL,               -- a folder name or the size
+    origin TEXT NOT NULL CHECK (origin IN ('folder', 'source', 'size', 'manual', 'earlier folder')),
+                                     -- thumbnail folder, source folder, size, by hand, or a
+                                     -- folder the picture has left (then not a current tag)
+    PRIMARY KEY (image_id, tag)
+)"""
+    )
+    db.execute("INSERT INTO image_tags SELECT image_id, tag, origin FROM image_tags_before_m013")
+    db.execute("DROP TABLE image_tags_before_m013")
+    # One index serves `tag = ?` (the core `_through`), current tags by tag
+    # (`?_tag=`) and the tag facet, each from the index alone.
+    db.execute("CREATE INDEX image_tags_tag ON image_tags(tag, origin, image_id)")
+    db.execute(
+        "ALTER TABLE moves ADD COLUMN tags_changed TEXT"
+        " /* JSON object: tag -> its origin before this move changed it; its undo restores them */"
+    )
+    # Pictures moved before kept every folder's tags as current: no longer.
+    moved = db.execute(
+        "SELECT id, folder FROM images WHERE id IN (SELECT image_id FROM moves)"
+    ).fetchall()
+    for image_id, folder in moved:
+        here = tags_from_path(folder)
+        marks = ",".join("?" * len(here))
+        db.execute(
+            "UPDATE image_tags SET origin = 'earlier folder' WHERE image_id = ?"
+            f" AND origin = 'folder' AND tag NOT IN ({marks})",
+            [image_id, *here],
+        )
+    refresh_tags_column(db, [image_id for image_id, _ in moved])
+
+
 def ensure_schema(db: Database) -> None:
     """Apply pending migrations; safe to call on every open."""
     migrations.apply(db)

@@ -1,4 +1,8 @@
-"""Tags: folder names on the way to a picture, plus its size. Tags accumulate."""
+"""Tags: folder names on the way to a picture, plus its size.
+
+The table only grows. A picture that leaves a folder keeps that folder's
+tags with the origin "earlier folder": queryable, listed on its page, but no
+longer among its current tags (images.tags, the tag facet, `?_tag=`)."""
 
 from __future__ import annotations
 
@@ -7,7 +11,8 @@ from pathlib import PurePosixPath
 
 from sqlite_utils import Database
 
-ORIGINS = ("folder", "source", "size", "manual")
+EARLIER = "earlier folder"  # the origin of the tags of a folder the picture left
+ORIGINS = ("folder", "source", "size", "manual", EARLIER)
 
 
 def tags_from_path(folder: str) -> list[str]:
@@ -27,12 +32,13 @@ def save_tags(db: Database, image_id: str, tags: Iterable[str], origin: str) -> 
 
 
 def refresh_tags_column(db: Database, image_ids: Iterable[str]) -> None:
-    """Rewrite images.tags (a sorted JSON array) from image_tags."""
+    """Rewrite images.tags (a sorted JSON array of the current tags) from image_tags."""
     db.conn.executemany(
         """
         UPDATE images SET tags = (
             SELECT json_group_array(tag) FROM (
-                SELECT tag FROM image_tags WHERE image_id = images.id ORDER BY tag
+                SELECT tag FROM image_tags
+                WHERE image_id = images.id AND origin != 'earlier folder' ORDER BY tag
             )
         ) WHERE id = ?
         """,

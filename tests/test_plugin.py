@@ -165,6 +165,29 @@ async def test_tag_facet_selection_narrows_the_gallery(cats_db):
 
 
 @pytest.mark.asyncio
+async def test_pictures_moved_out_of_a_folder_leave_its_tag_facet_and_filter(cats_db):
+    ds = make([cats_db])
+    five = [i for (i,) in rows(cats_db, "select id from images order by id limit 5")]
+    assert (await move(ds, ROOT, five, "sleepy")).status_code == 200
+    assert (await move(ds, ROOT, five[:3], "black")).status_code == 200
+    data = (await ds.client.get("/cats/images.json?_extra=facet_results")).json()
+    tags = next(f for f in facet_results(data).values() if f["name"] == "tags")
+    sleepy = next(v for v in tags["results"] if v["value"] == "sleepy")
+    assert sleepy["count"] == 2 and "_tag=sleepy" in sleepy["toggle_url"]
+    narrowed = await ds.client.get(
+        httpx.URL(sleepy["toggle_url"]).raw_path.decode() + "&_shape=objects&_size=max"
+    )
+    assert {row["id"] for row in narrowed.json()["rows"]} == set(five[3:])
+    # Core's _through matches a tag of any origin: the earlier folder too.
+    through = json.dumps({"table": "image_tags", "column": "tag", "value": "sleepy"})
+    anyhow = await ds.client.get("/cats/images.json", params={"_through": through, "_size": "max"})
+    assert len(anyhow.json()["rows"]) == 5
+    page = await ds.client.get(f"/cats/images/{five[0]}")
+    earlier = re.search(r'<dd class="cattags-earlier"[^>]*>(.*?)</dd>', page.text).group(1)
+    assert ">sleepy<" in earlier and ">black<" not in earlier
+
+
+@pytest.mark.asyncio
 async def test_id_columns_of_other_tables_and_sql_results_render_thumbnails(cats_db):
     ds = make([cats_db])
     for path in ("/cats/pairs", "/cats/files", "/cats/neighbours"):

@@ -53,6 +53,7 @@ EXPECTED_COLUMNS = {
         "batch",
         "undone_by",
         "tags_added",
+        "tags_changed",
     ],
     "errors": ["id", "path", "stage", "error", "at"],
     "settings": ["key", "value"],
@@ -69,14 +70,13 @@ images_whash_int          images      whash_int
 images_nearest_distance   images      nearest_distance
 images_cluster            images      cluster
 files_image_id            files       image_id
-image_tags_tag            image_tags  tag,image_id
+image_tags_tag            image_tags  tag,origin,image_id
 pairs_image_b             pairs       image_b,image_a
 moves_image_id            moves       image_id
 errors_path               errors      path
 neighbours_neighbour_id   neighbours  neighbour_id
 moves_batch               moves       batch
 moves_actor_batch         moves       actor,batch
-image_tags_tag_origin     image_tags  tag,origin
 images_look               images      look
 images_look_order         images      look_order
 images_taken              images      taken

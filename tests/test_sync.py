@@ -31,11 +31,13 @@ def test_moves_made_in_a_file_manager_update_folder_tags_and_the_log(cats):
     assert rows(db, "select image_id, from_folder, to_folder, actor from moves") == [
         (image_id, "", "best/2019/sleepy", SYNC_ACTOR)
     ]
-    # Tags accumulate: moving back home keeps them.
+    # Moving back home: the folder's tags stay, as tags of an earlier folder.
     shutil.move(target / f"{image_id}_.png", cats / "thumbs" / f"{image_id}_.png")
     sync_thumbnails(open_database(db))
     tags = json.loads(rows(db, "select tags from images where id = ?", [image_id])[0][0])
-    assert {"best", "sleepy"} <= set(tags)
+    assert not {"best", "sleepy"} & set(tags)
+    earlier = "select tag from image_tags where image_id = ? and origin = 'earlier folder'"
+    assert sorted(rows(db, earlier, [image_id])) == [("best",), ("sleepy",)]
     assert rows(db, "select count(*) from moves")[0][0] == 2
 
 

@@ -381,12 +381,22 @@
         $(".cattags-here", page).textContent = answer.to[id] || "(top level)";
         var list = $(".cattags-tag-list", page);
         var now = answer.tags[id] || [];
+        var earlier = $(".cattags-earlier", page);
         var chips = $$(".cattags-chip", list);
         var known = chips.map(function (chip) { return chip.textContent; });
-        chips.forEach(function (chip) { if (now.indexOf(chip.textContent) < 0) chip.remove(); });
+        // A folder left: its tags are listed as earlier ones; a folder back: current again.
+        $$(".cattags-chip", earlier).forEach(function (chip) { if (now.indexOf(chip.textContent) >= 0) chip.remove(); });
+        chips.forEach(function (chip) {
+          if (now.indexOf(chip.textContent) >= 0) return;
+          chip.remove();
+          if (chip.classList.contains("cattags-origin-folder")) earlier.appendChild(el("span", { "class": "cattags-chip cattags-origin-earlier" }, chip.textContent));
+        });
         now.forEach(function (tag) {
           if (known.indexOf(tag) < 0) list.appendChild(el("span", { "class": "cattags-chip cattags-origin-folder", title: "from folder" }, tag));
         });
+        var any = !!$(".cattags-chip", earlier);
+        earlier.hidden = !any;
+        earlier.previousElementSibling.hidden = !any;
       }
       return true;
     }
