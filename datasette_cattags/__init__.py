@@ -27,7 +27,8 @@ from .compat import (
     set_default_table_config,
 )
 from .detect import PLUGIN, known_library_names, library_columns
-from .facets import FolderFacet, TagsFacet, current_tag_filters
+from .facets import FolderFacet, TagsFacet
+from .filters import request_filters
 from .middleware import (
     wrap_bounded_writes,
     wrap_gallery_without_suggestions,
@@ -176,11 +177,10 @@ def register_facet_classes():
 
 @hookimpl
 def filters_from_request(request, database, table, datasette):
-    """`?_tag=black` on the images table: pictures tagged black now (not
-    those that have left a black folder)."""
+    """`?_tag=` and `?_alike=` on the images table (filters.py)."""
     if table != "images" or database not in known_library_names(datasette):
         return None
-    return current_tag_filters(request)
+    return request_filters(request)
 
 
 @hookimpl

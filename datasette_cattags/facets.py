@@ -8,32 +8,12 @@ from __future__ import annotations
 
 from datasette.database import QueryInterrupted
 from datasette.facets import ColumnFacet, Facet
-from datasette.filters import FilterArguments
 from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args
 
-TAGS_TABLE = "image_tags"
-TAG_ARG = "_tag"  # ?_tag=black: pictures whose current tags include black
+from .filters import TAG_ARG, TAGS_TABLE
+
 TOP_LEVEL = "(top level)"  # how the folder facet names the thumbnails root itself
 CURRENT = "origin not in ('size', 'earlier folder')"  # the tags the facet counts
-
-
-def current_tag_filters(request) -> FilterArguments | None:
-    """The `?_tag=` filters of a request (each one must hold), or None.
-
-    Core's `?_through=` still works and matches a tag of any origin,
-    earlier folders included."""
-    tags = request.args.getlist(TAG_ARG) if request is not None else []
-    if not tags:
-        return None
-    clauses, params = [], {}
-    for n, tag in enumerate(dict.fromkeys(tags)):
-        params[f"cattags_tag_{n}"] = tag
-        clauses.append(
-            f"id in (select image_id from {TAGS_TABLE} where tag = :cattags_tag_{n}"
-            " and origin != 'earlier folder')"
-        )
-    described = [f'tagged "{tag}"' for tag in dict.fromkeys(tags)]
-    return FilterArguments(clauses, params, described)
 
 
 class TagsFacet(Facet):

@@ -11,10 +11,12 @@ from datasette.utils import (
     tilde_decode,
 )
 
+from ingest.moves import MOST_AT_ONCE
 from ingest.tags import EARLIER
 from ingest.xmp import TRUNCATED, xmp_fields
 
 from .detect import Library, find_library
+from .filters import ALIKE_K
 from .folders import folder_tree
 from .permissions import can_move
 from .views import VERSION_LENGTH, original_available, thumbnail_path
@@ -22,6 +24,7 @@ from .views import VERSION_LENGTH, original_available, thumbnail_path
 FOLDERS_SHOWN = 500  # folders listed in the panel and offered in the move field
 ZOOMS = (1.0, 1.5, 2.0)  # thumbnail scales the gallery offers (x the stored size)
 DEFAULT_ZOOM = 1.5
+ALIKE_COUNTS = (10, 20, 50, 100)  # how many look-alikes "Select similar" offers to add
 
 
 async def _context(datasette, request, database, table, view_name):
@@ -66,6 +69,9 @@ async def _context(datasette, request, database, table, view_name):
         "fast_hashes": library.hash_mode == "fast",
         "zooms": ZOOMS,
         "zoom": DEFAULT_ZOOM,
+        "most_at_once": MOST_AT_ONCE,
+        "alike_counts": ALIKE_COUNTS,
+        "alike_k": ALIKE_K,
     }
     if view_name == "row" and request is not None:
         image_id = tilde_decode(request.url_vars.get("pks", ""))

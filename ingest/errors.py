@@ -34,6 +34,10 @@ class MissingThumbnails(CattagsError):
     """Thumbnail files a move needs are not where the database says."""
 
 
+class TooManyPictures(CattagsError):
+    """More pictures than one move from the gallery takes: nothing moves."""
+
+
 class UnknownPicture(CattagsError):
     """Image ids that are not in the database."""
 

@@ -1,4 +1,4 @@
-"""How a picture looks, in 76 bytes: colour, layout and texture, for finding
+"""How a picture looks, in 96 bytes: colour, layout and texture, for finding
 look-alikes (not copies: the hashes find those).
 
 The look is read off the picture's thumbnail (at most 64 px, upright), which
@@ -9,10 +9,11 @@ real labelled photographs (benchmarks/looks.py):
 
 - colour: a histogram of hue (4) x saturation (2) x value (2), as square
   roots of shares (so distances compare distributions fairly), 0-127;
-- subject: the same histogram of the middle 40% of the picture, where the
-  subject usually is, 0-95 (it lifts the same-kind share among the 5
-  nearest demo cats from 0.69 to 0.83, and costs scene photographs 0.013
-  of their precision at 10);
+- subject: a finer histogram, hue (4) x saturation (3) x value (3), of the
+  middle 40% of the picture, where the subject usually is, 0-95. Finer in
+  saturation and value, it tells orange from brown (a ginger cat from a
+  tabby, autumn leaves from wood): precision at 10 of the demo's cats 0.80
+  with the coarse bins, 0.93 with these; scene photographs 0.531, 0.536;
 - layout: the mean colour of each quarter of the picture, in CIE Lab, 0-38;
 - texture: gradient orientations (8, magnitude-weighted) in each quarter,
   square roots of shares of all the gradient, 0-255.
@@ -36,22 +37,31 @@ import numpy as np
 if TYPE_CHECKING:  # Pillow is loaded by whoever hands a picture in
     from PIL import Image
 
-LOOK_VERSION = "look-v1"  # what the looks table holds; one database never mixes two
+LOOK_VERSION = "look-v2"  # what the looks table holds; one database never mixes two
 HUE, SATURATION, VALUE = 4, 2, 2  # colour histogram bins
+SUBJECT_BINS = (4, 3, 3)  # the subject's histogram: hue, saturation, value
 ORIENTATIONS = 8  # gradient orientation bins, over 0-180 degrees
 COLOUR_SCALE, SUBJECT_SCALE, LAYOUT_SCALE, TEXTURE_SCALE = 127, 95, 38, 255  # the weights
 MIDDLE = 0.4  # the share of each side the subject part looks at
-COLOUR = HUE * SATURATION * VALUE  # 16 values, and 16 more for the subject
+COLOUR = HUE * SATURATION * VALUE  # 16 values
+SUBJECT = SUBJECT_BINS[0] * SUBJECT_BINS[1] * SUBJECT_BINS[2]  # 36 values
 LAYOUT = 4 * 3  # 12 values
 TEXTURE = 4 * ORIENTATIONS  # 32 values
-LOOK_BYTES = 2 * COLOUR + LAYOUT + TEXTURE  # 76
+LOOK_BYTES = COLOUR + SUBJECT + LAYOUT + TEXTURE  # 96
 
 
 def look_of(img: Image.Image) -> bytes:
     """The look of a picture (its thumbnail, ideally): LOOK_BYTES bytes."""
     rgb = img.convert("RGB")
     return bytes(
-        np.concatenate([colour(rgb), colour(middle(rgb), SUBJECT_SCALE), layout(rgb), texture(rgb)])
+        np.concatenate(
+            [
+                colour(rgb),
+                colour(middle(rgb), SUBJECT_SCALE, SUBJECT_BINS),
+                layout(rgb),
+                texture(rgb),
+            ]
+        )
         .astype(np.uint8)
         .tobytes()
     )
@@ -64,14 +74,20 @@ def middle(rgb: Image.Image) -> Image.Image:
     return rgb.crop((left, top, max(left + 1, w - left), max(top + 1, h - top)))
 
 
-def colour(rgb: Image.Image, scale: int = COLOUR_SCALE) -> np.ndarray:
+def colour(
+    rgb: Image.Image,
+    scale: int = COLOUR_SCALE,
+    split: tuple[int, int, int] = (HUE, SATURATION, VALUE),
+) -> np.ndarray:
+    """A hue x saturation x value histogram, as square roots of shares x scale."""
+    hue, saturation, value = split
     hsv = np.asarray(rgb.convert("HSV"), dtype=np.int32).reshape(-1, 3)
     bins = (
-        (hsv[:, 0] * HUE // 256) * (SATURATION * VALUE)
-        + (hsv[:, 1] * SATURATION // 256) * VALUE
-        + hsv[:, 2] * VALUE // 256
+        (hsv[:, 0] * hue // 256) * (saturation * value)
+        + (hsv[:, 1] * saturation // 256) * value
+        + hsv[:, 2] * value // 256
     )
-    counts = np.bincount(bins, minlength=COLOUR).astype(np.float64)
+    counts = np.bincount(bins, minlength=hue * saturation * value).astype(np.float64)
     return np.rint(np.sqrt(counts / counts.sum()) * scale)
 
 
@@ -131,7 +147,7 @@ def texture(rgb: Image.Image) -> np.ndarray:
     return np.rint(np.sqrt(counts / total) * TEXTURE_SCALE)
 
 
-TEXTURE_FROM = 2 * COLOUR + LAYOUT  # where a look's texture part starts
+TEXTURE_FROM = COLOUR + SUBJECT + LAYOUT  # where a look's texture part starts
 
 
 def is_flat_look(look: bytes) -> bool:

@@ -19,6 +19,7 @@ from .errors import (
     FolderOutsideRoot,
     MissingThumbnails,
     NotAFolder,
+    TooManyPictures,
     UnknownPicture,
 )
 from .scanning import refused_character
@@ -28,6 +29,7 @@ from .thumbnails import thumbnail_name
 
 MAX_COMPONENT_BYTES = 255  # the longest file name most file systems allow
 UNDO_SUFFIX = " (undo)"  # appended to the actor of the moves an undo makes
+MOST_AT_ONCE = 10_000  # pictures one move from the gallery takes (its request stays ~400 KB)
 
 
 def safe_folder(root: Path, folder: str) -> str:
@@ -160,9 +162,15 @@ def move_to_folder(
     db: Database, root: Path, image_ids: list[str], folder: str, actor: str
 ) -> Outcome:
     """The gallery's move: check the folder and the ids, then move, all or
-    nothing; FolderOutsideRoot or UnknownPicture when it cannot."""
+    nothing, in one batch (one undo); FolderOutsideRoot, UnknownPicture or
+    TooManyPictures (over MOST_AT_ONCE) when it cannot."""
     clean = safe_folder(root, folder)
     targets = [(i, clean) for i in dict.fromkeys(image_ids)]
+    if len(targets) > MOST_AT_ONCE:
+        raise TooManyPictures(
+            f"{len(targets):,} pictures at once: one move takes at most {MOST_AT_ONCE:,};"
+            " narrow the selection (a folder, a tag, a look-alike group)"
+        )
     return outcome(db, move_thumbnails(db, root, targets, actor))
 
 

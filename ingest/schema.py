@@ -243,7 +243,7 @@ def m011_looks(db: Database) -> None:
         """
 CREATE TABLE looks (
     image_id TEXT PRIMARY KEY REFERENCES images(id), -- the picture
-    look BLOB NOT NULL               -- 76 bytes: colour, subject, layout, texture (looks.py)
+    look BLOB NOT NULL               -- colour, subject, layout, texture: LOOK_BYTES (looks.py)
 )"""
     )
     db.execute(

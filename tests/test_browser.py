@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from ingest.pipeline import ingest
+from ingest.store import open_database
 
 from .conftest import rows
 
@@ -35,7 +36,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(db: Path, immutable: bool = False):
+def serving(db: Path, immutable: bool = False, settings: dict | None = None):
     """A real `datasette serve --root`: (base URL, one-time login URL)."""
     port = free_port()
     process = subprocess.Popen(
@@ -48,6 +49,7 @@ def serving(db: Path, immutable: bool = False):
             "-h",
             "127.0.0.1",
             "--root",
+            *(part for k, v in (settings or {}).items() for part in ("--setting", k, str(v))),
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -187,7 +189,7 @@ def test_shift_click_selects_a_range_and_the_bar_counts_it(served, page):
     frames.nth(2).click()
     frames.nth(6).click(modifiers=["Shift"])
     assert page.locator(".cattags-check:checked").count() == 5  # (c)
-    assert page.locator(".cattags-selected").inner_text() == "5 pictures selected"
+    assert page.locator(".cattags-selected").inner_text() == "5 selected"
     bar = page.locator(".cattags-bar").bounding_box()
     assert bar["y"] + bar["height"] <= DESKTOP["height"]  # the bar is in view
     shot(page, "selection")
@@ -352,3 +354,229 @@ def test_the_review_page_marks_a_pair_and_moves_the_others(served, page):
     assert f"Moved {others} picture" in page.content()
     moved = rows(db, "select count(*) from images where folder = 'duplicates'")[0][0]
     assert moved == others
+
+
+KINDS = ("tabby", "black", "ginger", "grey", "calico")  # the demo's kinds of cat
+
+
+@pytest.fixture
+def unsorted(tmp_path):
+    """The demo (`make demo`: 200 pictures) flat in unsorted/, ingested;
+    (database, each picture's kind by its id)."""
+    from ingest.demo import write_demo_pictures
+
+    drawn = tmp_path / "drawn"
+    source = tmp_path / "cats"
+    kind_of_file = {}
+    for path in write_demo_pictures(drawn, count=200):
+        kind = next(part for part in path.relative_to(drawn).parts if part in KINDS)
+        target = source / "unsorted" / path.name
+        assert not target.exists()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+        kind_of_file[f"unsorted/{path.name}"] = kind
+    ingest(source, workers=1)
+    db = source / "cats.db"
+    kinds = {}
+    for path, image_id in rows(db, "select path, image_id from files"):
+        assert kinds.setdefault(image_id, kind_of_file[path]) == kind_of_file[path]
+    return db, kinds
+
+
+class Actions:
+    """A person's actions, counted: a click, a key press, a typed folder name."""
+
+    def __init__(self, page):
+        self.page, self.count = page, 0
+
+    def click(self, locator):
+        locator.click()
+        self.count += 1
+
+    def press(self, key):
+        self.page.keyboard.press(key)
+        self.count += 1
+
+    def type_into(self, locator, text):
+        locator.fill(text)
+        self.count += 1
+
+
+def settled(page, text):
+    page.wait_for_selector(f".cattags-toast:has-text('{text}')")
+    page.evaluate("document.querySelector('.cattags-toast').hidden = true")
+
+
+def test_two_hundred_unsorted_cats_sorted_into_their_kinds_in_25_actions(unsorted, browser):
+    db, kinds = unsorted
+    with serving(db) as (base, login):
+        context = browser.new_context(viewport=DESKTOP)
+        page = context.new_page()
+        signed_in(page, login, base + "/cats/images")
+        shot(page, "classify-start-desktop")
+        person = Actions(page)
+        # The panel's look-alike groups: each strip shows what its group looks
+        # like; the person names the kind they see and moves the whole group.
+        groups = page.locator(".cattags-looks li")
+        assert 2 <= groups.count() <= 20
+        for n in range(groups.count()):
+            strip = (
+                groups.nth(n)
+                .locator("img")
+                .evaluate_all(
+                    "imgs => imgs.map(i => decodeURIComponent(i.src.split('/thumb/')[1].split('.png')[0]))"
+                )
+            )
+            seen = max(KINDS, key=[kinds[i] for i in strip].count)
+            person.click(groups.nth(n).locator(".cattags-pick-group"))
+            settled(page, "Selected")
+            key = page.locator(f".cattags-folder[data-folder='{seen}']").locator("xpath=..")
+            if key.locator(".cattags-key").count():
+                person.press(key.locator(".cattags-key").inner_text())
+            else:
+                person.type_into(page.locator("input[name=folder]"), seen)
+                person.press("Enter")
+            settled(page, "Moved")
+        shot(page, "classify-keys-desktop")
+        # Then each folder once: the strays a person sees there, to their kind.
+        for kind in KINDS:
+            here = [i for (i,) in rows(db, "select id from images where folder = ?", [kind])]
+            strays = [i for i in here if kinds[i] != kind]
+            if not strays:
+                continue
+            person.click(page.locator(f".cattags-folder[data-folder='{kind}']"))
+            page.wait_for_load_state("networkidle")
+            for belongs in sorted({kinds[i] for i in strays}):
+                for image_id in strays:
+                    if kinds[image_id] == belongs:
+                        person.click(
+                            page.locator(f".cattags-cell[data-id='{image_id}'] .cattags-frame")
+                        )
+                key = page.locator(f".cattags-folder[data-folder='{belongs}']").locator("xpath=..")
+                person.press(key.locator(".cattags-key").inner_text())
+                settled(page, "Moved")
+        assert person.count <= 25, person.count
+        thumbs = db.parent / "thumbs"
+        for image_id, kind in kinds.items():
+            assert folder_of(db, image_id) == kind
+            assert (thumbs / kind / f"{image_id}_.png").is_file()
+            # Its folder's tag, no folder it has left (unsorted/ is where the
+            # original file is: a source tag, and true).
+            assert tags_of(db, image_id) & set(KINDS) == {kind}
+        assert not list((thumbs / "unsorted").glob("*.png"))
+        print(f"sorted {len(kinds)} pictures in {person.count} actions")
+        context.close()
+
+
+def test_select_similar_folder_keys_and_the_phone_sheet(unsorted, browser):
+    db, _kinds = unsorted
+    with serving(db) as (base, login):
+        context = browser.new_context(viewport=DESKTOP)
+        page = context.new_page()
+        signed_in(page, login, base + "/cats/images?_sort=look_order")
+        bar = page.locator(".cattags-bar").bounding_box()
+        assert bar["height"] <= 60, bar
+        # Select similar: the picture clicked and its 9 most alike (k = 10).
+        page.locator(".cattags-frame").nth(3).click()
+        seed = page.locator(".cattags-check").nth(3).get_attribute("value")
+        page.select_option(".cattags-similar-k", "10")
+        page.click("[data-cattags-action=select-similar]")
+        settled(page, "look alike")
+        alike = (
+            open_database(db)
+            .execute(
+                "select i.id from json_each(looks_like(?, 9)) h join images i"
+                " on i.rowid = json_extract(h.value, '$[0]')",
+                [seed],
+            )
+            .fetchall()
+        )
+        picked = page.eval_on_selector_all(
+            ".cattags-check:checked", "boxes => boxes.map(b => b.value)"
+        )
+        assert set(picked) == {seed, *(i for (i,) in alike)}
+        assert page.locator(".cattags-selected").inner_text() == "10 selected"
+        shot(page, "select-similar-desktop")
+        # A first move gives the folder key 1; then key 1 moves the next picture.
+        page.fill("input[name=folder]", "alike")
+        page.keyboard.press("Enter")
+        settled(page, "Moved 10 pictures to alike")
+        assert (
+            page.locator(".cattags-folder[data-folder='alike'] >> xpath=..")
+            .locator(".cattags-key")
+            .inner_text()
+            == "1"
+        )
+        other = page.locator(".cattags-cell:not(.cattags-moved) .cattags-check").nth(20)
+        other_id = other.get_attribute("value")
+        other.locator("xpath=following-sibling::label").click()
+        page.keyboard.press("1")
+        settled(page, "Moved 1 picture to alike")
+        assert folder_of(db, other_id) == "alike"
+        # The panel stays in view while the grid scrolls.
+        page.mouse.wheel(0, 700)
+        page.wait_for_function("window.scrollY > 600")
+        assert 0 <= page.locator(".cattags-side").bounding_box()["y"] <= 20
+        shot(page, "folder-keys-desktop")
+        page.locator(".cattags-side").screenshot(path=str(SHOTS / "look-facet-desktop.png"))
+        # A phone: the bar fits, and "Move to..." is a sheet of folders.
+        page.set_viewport_size(PHONE)
+        page.goto(base + "/cats/images?_sort=look_order", wait_until="networkidle")
+        shot(page, "order-phone")
+        page.locator(".cattags-frame").nth(1).click()
+        page.click("[data-cattags-action=select-similar]")
+        settled(page, "look alike")
+        bar = page.locator(".cattags-bar").bounding_box()
+        assert bar["height"] <= 100, bar
+        shot(page, "select-similar-phone")
+        picked = page.eval_on_selector_all(
+            ".cattags-check:checked", "boxes => boxes.map(b => b.value)"
+        )
+        page.click(".cattags-sheet-open")
+        sheet = page.locator(".cattags-sheet")
+        assert sheet.is_visible()
+        assert sheet.locator(".cattags-sheet-folder").first.inner_text().strip() == "1alike"
+        shot(page, "move-sheet-phone")
+        sheet.locator(".cattags-sheet-folder").first.click()
+        settled(page, "Moved")
+        assert all(folder_of(db, i) == "alike" for i in picked)
+        page.locator(".cattags-side").screenshot(path=str(SHOTS / "look-facet-phone.png"))
+        context.close()
+
+
+def test_select_all_pages_through_every_match_and_refuses_beyond_the_bound(unsorted, browser):
+    db, kinds = unsorted
+    # 50 rows a JSON page: selecting all 190 takes four of them.
+    with serving(db, settings={"max_returned_rows": 50}) as (base, login):
+        page = browser.new_page(viewport=DESKTOP)
+        signed_in(page, login, base + "/cats/images")
+        assert page.locator(".cattags-cell").count() == 50
+        page.click("[data-cattags-action=select-matching]")
+        settled(page, "Selected all 190 that match")
+        assert page.locator(".cattags-selected").inner_text() == "190 selected"
+        page.fill("input[name=folder]", "everything")
+        page.keyboard.press("Enter")
+        settled(page, "Moved 190 pictures to everything")
+        assert rows(db, "select count(*) from images where folder = 'everything'") == [(190,)]
+        assert rows(db, "select count(distinct batch) from moves") == [(1,)]  # one undo
+        page.click(".cattags-undo")
+        settled(page, "Put 190 pictures back")
+        assert rows(db, "select count(*) from images where folder = ''") == [(190,)]
+        # Beyond the bound: refused with a message, nothing selected, whether
+        # the page knows the count (no request) or not (pages read up to it).
+        asked = []
+        page.on("request", lambda r: asked.append(r.url) if ".json" in r.url else None)
+        for count in ("190", ""):
+            page.reload(wait_until="networkidle")
+            asked.clear()
+            page.evaluate(
+                "c => { const b = document.querySelector('[data-cattags-action=select-matching]');"
+                " b.setAttribute('data-most', '100'); b.setAttribute('data-count', c); }",
+                count,
+            )
+            page.click("[data-cattags-action=select-matching]")
+            expected = "190 pictures match" if count else "More than 100 pictures match"
+            settled(page, expected)
+            assert page.locator(".cattags-selected").inner_text() == "Tick pictures, then move them"
+            assert len(asked) == (0 if count else 3), asked  # 3 x 50 rows: 101 ids seen
+        page.close()

@@ -188,6 +188,43 @@ async def test_pictures_moved_out_of_a_folder_leave_its_tag_facet_and_filter(cat
 
 
 @pytest.mark.asyncio
+async def test_the_alike_filter_lists_a_picture_and_its_look_alikes_within_the_filters(cats_db):
+    ds = make([cats_db])
+    seed = rows(cats_db, "select id from images order by id limit 1")[0][0]
+    sql = (
+        "select i.id, i.folder from json_each(looks_like(:id, 4)) h"
+        " join images i on i.rowid = json_extract(h.value, '$[0]')"
+    )
+    alike = (await ds.get_database("cats").execute(sql, {"id": seed})).rows
+    got = await ds.client.get(
+        "/cats/images.json", params={"_alike": seed, "_alike_k": "5", "_shape": "objects"}
+    )
+    assert {row["id"] for row in got.json()["rows"]} == {seed, *(row[0] for row in alike)}
+    # With another filter: those of them it lets through.
+    size = rows(cats_db, "select size from images where id = ?", [seed])[0][0]
+    narrowed = await ds.client.get(
+        "/cats/images.json",
+        params={"_alike": seed, "_alike_k": "5", "size": size, "_shape": "objects"},
+    )
+    expected = rows(cats_db, "select id from images where size = ?", [size])
+    kept = {seed, *(row[0] for row in alike)} & {i for (i,) in expected}
+    assert {row["id"] for row in narrowed.json()["rows"]} == kept
+    page = await ds.client.get("/cats/images", params={"_alike": seed})
+    assert "among the 20 that look most like" in page.text
+
+
+@pytest.mark.asyncio
+async def test_a_move_of_more_than_ten_thousand_pictures_is_refused_whole(cats_db):
+    ds = make([cats_db])
+    real = [i for (i,) in rows(cats_db, "select id from images")]
+    many = real + [f"1x1_{n:016x}" for n in range(10_001 - len(real))]
+    refused = await move(ds, ROOT, many, "everything")
+    assert refused.status_code == 400
+    assert "at most 10,000" in refused.json()["message"]
+    assert rows(cats_db, "select count(*) from moves") == [(0,)]
+
+
+@pytest.mark.asyncio
 async def test_id_columns_of_other_tables_and_sql_results_render_thumbnails(cats_db):
     ds = make([cats_db])
     for path in ("/cats/pairs", "/cats/files", "/cats/neighbours"):

@@ -1,13 +1,19 @@
 /* datasette-cattags: the gallery as a photo tool. Plain JavaScript, no build
    step; every page works without it (the forms post as they are). Adds:
-   selection (click, Shift-click for a range, Space, arrows, Esc, all/none),
-   drag and drop onto folders, moves and undo without a reload, a toast with
-   Undo, zoom remembered in the browser, the facets in a collapsible panel,
-   and Left/Right for the previous and next picture on a picture page. */
+   selection (click, Shift-click for a range, Space, arrows, Esc, none),
+   "Select all" that match the page's filters across pages (bounded),
+   "Select similar" (look-alikes of the last picture clicked), a look-alike
+   group's pictures selected from the panel, drag and drop onto folders,
+   keys 1-9 for the folders last moved into, a "Move to..." sheet on
+   phones, moves and undo without a reload, a toast with Undo, zoom
+   remembered in the browser, the facets in a collapsible panel, and
+   Left/Right for the previous and next picture on a picture page. */
 (function () {
   "use strict";
 
   var ZOOM_KEY = "cattags-zoom";
+  var KEYS_KEY = "cattags-keys:";  // + the table's URL: the folders keys 1-9 move to
+  var FOLDER_KEYS = 9;
 
   function $(selector, root) { return (root || document).querySelector(selector); }
   function $$(selector, root) { return Array.prototype.slice.call((root || document).querySelectorAll(selector)); }
@@ -105,6 +111,75 @@
     return item;
   }
 
+  /* ---- folder keys: 1-9 for the folders last moved into ----------------
+     Kept in this browser. A folder keeps its number while it stays among
+     the nine last used; a new one takes the number of the one used longest
+     ago. */
+
+  function folderKeys(tableUrl) {
+    var name = KEYS_KEY + tableUrl;
+    function read() {
+      try {
+        var stored = JSON.parse(window.localStorage.getItem(name) || "[]");
+        return Array.isArray(stored) ? stored.filter(function (k) { return k && typeof k.folder === "string"; }) : [];
+      } catch (error) { return []; }  // storage refused or spoilt: no keys yet
+    }
+    return {
+      list: function () { return read().map(function (k) { return k.folder; }); },
+      used: function (folder) {
+        var keys = read();
+        var now = Date.now();
+        var known = keys.filter(function (k) { return k.folder === folder; })[0];
+        if (known) known.at = now;
+        else if (keys.length < FOLDER_KEYS) keys.push({ folder: folder, at: now });
+        else {
+          var oldest = keys.reduce(function (a, b) { return a.at <= b.at ? a : b; });
+          oldest.folder = folder;
+          oldest.at = now;
+        }
+        try { window.localStorage.setItem(name, JSON.stringify(keys)); } catch (error) { /* not remembered */ }
+      }
+    };
+  }
+
+  function showKeys(tree, keys) {
+    $$(".cattags-key", tree).forEach(function (badge) { badge.remove(); });
+    keys.forEach(function (folder, index) {
+      var link = $$(".cattags-folder", tree).filter(function (a) { return a.getAttribute("data-folder") === folder; })[0];
+      if (!link) return;
+      var badge = el("kbd", { "class": "cattags-key", title: "Press " + (index + 1) + " to move the selection here" }, String(index + 1));
+      link.parentNode.insertBefore(badge, link);
+    });
+  }
+
+  /* ---- pictures that match the page's filters, from the JSON API -------- */
+
+  // The ids of the pictures the table page at `search` (its query string)
+  // lists, every page of them, at most `most` + 1: one more tells "too many".
+  function matchingIds(tableUrl, search, most) {
+    var query = new URLSearchParams(search);
+    ["_next", "_sort", "_sort_desc", "_size", "_col", "_nocol", "_shape", "_cattags", "_facet", "_facet_array", "_facet_date"].forEach(function (key) { query.delete(key); });
+    Array.from(query.keys()).forEach(function (key) { if (key.indexOf("_facet") === 0) query.delete(key); });
+    query.set("_col", "id");
+    query.set("_size", "max");
+    query.set("_shape", "objects");
+    query.set("_nofacet", "1");
+    query.set("_nocount", "1");
+    var ids = [];
+    function page(url) {
+      return fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } }).then(function (response) {
+        if (!response.ok) throw new Error("The server answered " + response.status);
+        return response.json();
+      }).then(function (data) {
+        (data.rows || []).forEach(function (row) { ids.push(String(row.id)); });
+        var next = data.next_url || (data.next ? url.replace(/([?&])_next=[^&]*/, "$1").replace(/[?&]$/, "") + "&_next=" + encodeURIComponent(data.next) : null);
+        if (next && ids.length <= most) return page(next);
+        return ids;
+      });
+    }
+    return page(tableUrl + ".json?" + query.toString());
+  }
+
   /* ---- the gallery -------------------------------------------------- */
 
   function gallery(form) {
@@ -120,14 +195,14 @@
     // The facets join the panel, collapsible (closed on a phone).
     var facets = $(".facet-results");
     if (facets && side) {
-      ["nearest_distance", "cluster", "folder", "tags"].forEach(function (name) {  // classifying ones first
+      ["nearest_distance", "cluster", "event", "look", "folder", "tags"].forEach(function (name) {  // classifying ones first
         var facet = facets.querySelector(".facet-info[data-column='" + name + "']");
         if (facet) facets.insertBefore(facet, facets.firstChild);
       });
       // A button, not <details>: Datasette 0.65 closes every open <details>
       // on any click elsewhere on the page.
       var panel = el("div", { "class": "cattags-facets" });
-      var toggle = el("button", { type: "button", "class": "cattags-facets-toggle", "aria-controls": "cattags-facet-list" }, "Filter by tags, folder, group");
+      var toggle = el("button", { type: "button", "class": "cattags-facets-toggle", "aria-controls": "cattags-facet-list" }, "Filter by tag, folder, look, event");
       facets.id = "cattags-facet-list";
       var open = !window.matchMedia("(max-width: 799px)").matches;
       function show(state) { toggle.setAttribute("aria-expanded", state ? "true" : "false"); facets.hidden = !state; }
@@ -157,20 +232,35 @@
       });
     });
 
-    var checks = $$(".cattags-check", grid);
-    if (!checks.length) return;  // nobody may move pictures here: the grid is links
     var counter = $(".cattags-selected", form);
+    if (!counter) return;  // nobody may move pictures here: the grid is links
+    var checks = $$(".cattags-check", grid);
     var folderField = $("input[name=folder]", form);
     var datalist = $("#cattags-folders", form);
+    var tableUrl = tree.getAttribute("data-table-url");
+    var keys = folderKeys(tableUrl);
     var anchor = null;  // the last picture clicked, for Shift-click ranges
+    var extra = {};  // ids selected that this page does not show (Select all, Select similar)
+    var onPage = {};
+    checks.forEach(function (box) { onPage[box.value] = box; });
 
-    function selected() { return checks.filter(function (box) { return box.checked; }); }
+    function selectedIds() {
+      var ids = checks.filter(function (box) { return box.checked; }).map(function (box) { return box.value; });
+      return ids.concat(Object.keys(extra));
+    }
     function update() {
-      var count = selected().length;
-      counter.textContent = count ? count + (count === 1 ? " picture selected" : " pictures selected") : "Tick pictures, then move them";
+      var count = selectedIds().length;
+      counter.textContent = count ? count.toLocaleString() + (count === 1 ? " selected" : " selected") : "Tick pictures, then move them";
       grid.classList.toggle("cattags-selecting", count > 0);
     }
-    function clear() { checks.forEach(function (box) { box.checked = false; }); update(); }
+    function addToSelection(ids) {
+      ids.forEach(function (id) {
+        if (onPage[id]) onPage[id].checked = true;
+        else extra[id] = true;
+      });
+      update();
+    }
+    function clear() { checks.forEach(function (box) { box.checked = false; }); extra = {}; update(); }
 
     // Shift-click: the range between the last picture clicked and this one.
     grid.addEventListener("click", function (event) {
@@ -191,11 +281,69 @@
     checks.forEach(function (box, index) {
       box.addEventListener("change", function () { anchor = index; update(); });
     });
-    var all = $(".cattags-all", form), none = $(".cattags-none", form);
-    if (all) all.addEventListener("click", function () { checks.forEach(function (box) { box.checked = true; }); update(); });
+    var none = $(".cattags-none", form);
     if (none) none.addEventListener("click", clear);
+
+    // Every picture that matches the page's filters, across its pages: bounded.
+    var matchButton = $("[data-cattags-action=select-matching]", form);
+    var most = 0;  // the most pictures one selection takes, read at each use
+    function tooMany(count) {
+      return (count ? count.toLocaleString() : "More than " + most.toLocaleString()) +
+        " pictures match: at most " + most.toLocaleString() + " can be selected at once. Narrow the filter first (a folder, a tag, a look-alike group).";
+    }
+    function selectMatching(search, done) {
+      most = Number(matchButton.getAttribute("data-most"));
+      return matchingIds(tableUrl, search, most).then(function (ids) {
+        if (ids.length > most) { toast(tooMany(0), true); return; }
+        addToSelection(ids);
+        toast(done(ids.length), false);
+      }, function (error) {
+        toast("The pictures could not be listed: " + error.message, true);
+      });
+    }
+    matchButton.addEventListener("click", function () {
+      var count = Number(matchButton.getAttribute("data-count") || 0);
+      most = Number(matchButton.getAttribute("data-most"));
+      if (matchButton.getAttribute("data-over") || count > most) { toast(tooMany(count > most ? count : 0), true); return; }
+      selectMatching(location.search, function (n) { return "Selected all " + n.toLocaleString() + " that match"; });
+    });
+    $$(".cattags-pick-group", form).forEach(function (button) {
+      button.addEventListener("click", function () {
+        var query = new URLSearchParams(location.search);
+        query.set("look", button.getAttribute("data-look"));
+        selectMatching("?" + query.toString(), function (n) {
+          return "Selected " + n.toLocaleString() + " of look-alike group " + button.getAttribute("data-look");
+        });
+      });
+    });
+
+    // The look-alikes of the last picture clicked, as many as chosen.
+    var similar = $("[data-cattags-action=select-similar]", form), howMany = $(".cattags-similar-k", form);
+    similar.addEventListener("click", function () {
+      var seed = anchor !== null ? checks[anchor] : null;
+      if (!seed) { toast("Click a picture first, then Select similar", true); return; }
+      var query = new URLSearchParams(location.search);
+      query.set("_alike", seed.value);
+      query.set("_alike_k", howMany.value);
+      selectMatching("?" + query.toString(), function (n) {
+        return "Selected " + n + " that look alike (of the " + howMany.value + " most alike, those this page's filters let through)";
+      });
+    });
+
+    // 1-9: move the selection to the folder of that number.
+    function numberKeys() { showKeys(tree, keys.list()); }
     document.addEventListener("keydown", function (event) {
-      if (event.key === "Escape" && !typing(event)) clear();
+      if (typing(event) || event.altKey || event.ctrlKey || event.metaKey) return;
+      if (event.key === "Escape") {
+        if (sheet && !sheet.hidden) closeSheet();
+        else clear();
+        return;
+      }
+      if (!/^[1-9]$/.test(event.key) || (event.target && event.target.tagName === "SELECT")) return;
+      var folder = keys.list()[Number(event.key) - 1];
+      event.preventDefault();
+      if (folder === undefined) { toast("No folder has the number " + event.key + " yet: move pictures into a folder first", true); return; }
+      move(selectedIds(), folder);
     });
 
     // One Tab stop for the grid; arrows move between pictures, Space ticks.
@@ -265,6 +413,8 @@
         });
       });
       if (answer.folders && tree) renderTree(tree, answer.folders, tree.getAttribute("data-table-url"));
+      extra = {};
+      numberKeys();
       if (datalist && answer.folders) {
         datalist.textContent = "";
         answer.folders.forEach(function (pair) { if (pair[0]) datalist.appendChild(el("option", { value: pair[0] })); });
@@ -278,6 +428,7 @@
       fields.push(["folder", folder]);
       post(moveUrl, form, fields).then(function (answer) {
         if (!answer.ok) { toast(answer.message, true); return; }
+        if (answer.moved && answer.moved.length) keys.used(answer.folder);
         apply(answer);
         toast(answer.message, false, answer.moved && answer.moved.length ? undo : null);
       });
@@ -294,7 +445,7 @@
       event.preventDefault();
       var submitter = event.submitter;
       if (submitter && submitter.classList.contains("cattags-undo")) { undo(); return; }
-      move(selected().map(function (box) { return box.value; }), folderField.value);
+      move(selectedIds(), folderField.value);
     });
 
     // Drag one picture, or the selection it belongs to, onto a folder.
@@ -304,7 +455,7 @@
       var cell = event.target.closest && event.target.closest(".cattags-cell");
       if (!cell) return;
       var box = $(".cattags-check", cell);
-      dragged = box.checked ? selected().map(function (b) { return b.value; }) : [box.value];
+      dragged = box.checked ? selectedIds() : [box.value];
       dragged.forEach(function (id) {
         var each = grid.querySelector(".cattags-cell[data-id='" + id + "']");
         if (each) each.classList.add("cattags-dragging");
@@ -360,6 +511,50 @@
         if (event.key === "Enter") { event.preventDefault(); addFolder(); }
       });
     }
+    // Phones: "Move to..." opens a sheet of folders, numbered ones first.
+    var sheet = $(".cattags-sheet", form), sheetOpen = $(".cattags-sheet-open", form);
+    function closeSheet() { sheet.hidden = true; if (sheetOpen) sheetOpen.focus(); }
+    function openSheet() {
+      if (!selectedIds().length) { toast("Select pictures first (tap them)", true); return; }
+      var list = $(".cattags-sheet-folders", sheet);
+      var numbered = keys.list();
+      var others = $$(".cattags-folder", tree).map(function (a) { return a.getAttribute("data-folder"); })
+        .filter(function (folder) { return numbered.indexOf(folder) < 0; });
+      list.textContent = "";
+      numbered.concat(others).forEach(function (folder, index) {
+        var button = el("button", { type: "button", "class": "cattags-sheet-folder", "data-folder": folder });
+        if (index < numbered.length) button.appendChild(el("kbd", { "class": "cattags-key" }, String(index + 1)));
+        button.appendChild(document.createTextNode(folder || "Top level"));
+        var item = el("li");
+        item.appendChild(button);
+        list.appendChild(item);
+      });
+      sheet.hidden = false;
+      var first = $(".cattags-sheet-folder", sheet);
+      if (first) first.focus();
+    }
+    if (sheet && sheetOpen) {
+      sheetOpen.addEventListener("click", openSheet);
+      $(".cattags-sheet-close", sheet).addEventListener("click", closeSheet);
+      sheet.addEventListener("click", function (event) {
+        var target = event.target.closest(".cattags-sheet-folder");
+        if (!target) return;
+        closeSheet();
+        move(selectedIds(), target.getAttribute("data-folder"));
+      });
+      var fresh = $(".cattags-sheet-new input", sheet);
+      function moveToNew() {
+        if (!fresh.value.trim()) { fresh.focus(); return; }
+        closeSheet();
+        move(selectedIds(), fresh.value);
+        fresh.value = "";
+      }
+      $(".cattags-sheet-new button", sheet).addEventListener("click", moveToNew);
+      fresh.addEventListener("keydown", function (event) {
+        if (event.key === "Enter") { event.preventDefault(); moveToNew(); }
+      });
+    }
+    numberKeys();
     update();
   }
 
