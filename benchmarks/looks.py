@@ -43,7 +43,7 @@ import imagehash
 import numpy as np
 from PIL import Image
 
-from ingest.lookgroups import kmeans, nearest_centre
+from ingest.lookgroups import best_kmeans, nearest_centre
 from ingest.looks import LOOK_BYTES, look_of
 from ingest.store import open_database
 
@@ -81,7 +81,7 @@ def precision_at(distance: np.ndarray, labels: np.ndarray, k: int = 10) -> float
 
 
 def purity(points: np.ndarray, labels: np.ndarray, k: int) -> float:
-    groups = nearest_centre(points, kmeans(points, k, np.random.default_rng(0)))
+    groups = nearest_centre(points, best_kmeans(points, k, np.random.default_rng(0)))
     return sum(np.bincount(labels[groups == g]).max() for g in set(groups.tolist())) / len(labels)
 
 

@@ -11,7 +11,7 @@ Reading pictures (worker processes; no database)
     pixels      compiled passes over decoded pixels: extrema, reductions, block sums
     hashing     whash (exactly imagehash's), phash, dhash, variant hashes, hamming()
     thumbnails  make, name, encode, read back and write thumbnail files
-    looks       how a picture looks (96 bytes from its thumbnail), and its index
+    looks       how a picture looks (87 bytes from its thumbnail), and its index
     taken       when a picture was taken (EXIF), and events split by gaps in time
     parallel    the ordered, bounded process pool (or a cluster's executor)
     cluster     the same on a Dask cluster (the optional `dask` extra)

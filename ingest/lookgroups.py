@@ -33,6 +33,7 @@ MIN_GROUP = 4  # pictures a group should have at least, on average
 SAMPLE = 20_000  # pictures k-means learns from
 SILHOUETTE_SAMPLE = 2_000  # pictures the choice of k is judged on
 ITERATIONS = 30  # k-means rounds at most
+RESTARTS = 4  # k-means runs for each k, from different starts; the tightest is kept
 REGROUP_GROWTH = 1.25  # regroup everything once the collection grew by this factor
 CHUNK = 65_536  # rows per pass over all pictures
 STRIP = 4  # pictures that show a group: those nearest its centre
@@ -148,14 +149,30 @@ def group_centres(matrix: np.ndarray, rows: np.ndarray) -> np.ndarray:
     sample = matrix[chosen].astype(np.float32)
     counts = [k for k in LOOK_GROUP_COUNTS if k * MIN_GROUP <= len(sample)]
     if not counts:
-        return kmeans(sample, max(1, len(sample) // MIN_GROUP), rng)
+        return best_kmeans(sample, max(1, len(sample) // MIN_GROUP), rng)
     judged = sample[: min(SILHOUETTE_SAMPLE, len(sample))]
     best, best_score = None, -2.0
     for k in counts:
-        centres = kmeans(sample, k, rng)
+        centres = best_kmeans(sample, k, rng)
         score = silhouette(judged, nearest_centre(judged, centres))
         if score > best_score:
             best, best_score = centres, score
+    return best
+
+
+def best_kmeans(
+    points: np.ndarray, k: int, rng: np.random.Generator, runs: int = RESTARTS
+) -> np.ndarray:
+    """The centres of the tightest of `runs` k-means runs (least squared
+    distance to the nearest centre): one unlucky start can put two kinds in
+    one group (on the demo, purity 0.83 to 0.98 in one run, 0.96 to 0.98 as
+    the best of four)."""
+    best, least = None, np.inf
+    for _ in range(runs):
+        centres = kmeans(points, k, rng)
+        spread = float(squared(points, centres).min(axis=1).sum())
+        if spread < least:
+            best, least = centres, spread
     return best
 
 

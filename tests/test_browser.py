@@ -430,6 +430,8 @@ def test_two_hundred_unsorted_cats_sorted_into_their_kinds_in_25_actions(unsorte
             seen = max(KINDS, key=[kinds[i] for i in strip].count)
             person.click(groups.nth(n).locator(".cattags-pick-group"))
             settled(page, "Selected")
+            if n == 3:  # for the README: a group selected, folders with their keys
+                shot(page, "classify-selected-desktop")
             key = page.locator(f".cattags-folder[data-folder='{seen}']").locator("xpath=..")
             if key.locator(".cattags-key").count():
                 person.press(key.locator(".cattags-key").inner_text())
@@ -507,7 +509,7 @@ def test_select_similar_folder_keys_and_the_phone_sheet(unsorted, browser):
             .inner_text()
             == "1"
         )
-        other = page.locator(".cattags-cell:not(.cattags-moved) .cattags-check").nth(20)
+        other = page.locator(".cattags-cell[data-folder=''] .cattags-check").nth(20)
         other_id = other.get_attribute("value")
         other.locator("xpath=following-sibling::label").click()
         page.keyboard.press("1")
