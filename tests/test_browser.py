@@ -402,6 +402,19 @@ class Actions:
         self.count += 1
 
 
+@contextmanager
+def as_root(browser, db: Path, path: str, settings: dict | None = None):
+    """A real server as root and a signed-in desktop page at `path`: (page, base URL)."""
+    with serving(db, settings=settings) as (base, login):
+        context = browser.new_context(viewport=DESKTOP)
+        page = context.new_page()
+        signed_in(page, login, base + path)
+        try:
+            yield page, base
+        finally:
+            context.close()
+
+
 def settled(page, text):
     page.wait_for_selector(f".cattags-toast:has-text('{text}')")
     page.evaluate("document.querySelector('.cattags-toast').hidden = true")
@@ -409,10 +422,7 @@ def settled(page, text):
 
 def test_two_hundred_unsorted_cats_sorted_into_their_kinds_in_25_actions(unsorted, browser):
     db, kinds = unsorted
-    with serving(db) as (base, login):
-        context = browser.new_context(viewport=DESKTOP)
-        page = context.new_page()
-        signed_in(page, login, base + "/cats/images")
+    with as_root(browser, db, "/cats/images") as (page, _base):
         shot(page, "classify-start-desktop")
         person = Actions(page)
         # The panel's look-alike groups: each strip shows what its group looks
@@ -467,15 +477,11 @@ def test_two_hundred_unsorted_cats_sorted_into_their_kinds_in_25_actions(unsorte
             assert tags_of(db, image_id) & set(KINDS) == {kind}
         assert not list((thumbs / "unsorted").glob("*.png"))
         print(f"sorted {len(kinds)} pictures in {person.count} actions")
-        context.close()
 
 
 def test_select_similar_folder_keys_and_the_phone_sheet(unsorted, browser):
     db, _kinds = unsorted
-    with serving(db) as (base, login):
-        context = browser.new_context(viewport=DESKTOP)
-        page = context.new_page()
-        signed_in(page, login, base + "/cats/images?_sort=look_order")
+    with as_root(browser, db, "/cats/images?_sort=look_order") as (page, base):
         bar = page.locator(".cattags-bar").bounding_box()
         assert bar["height"] <= 60, bar
         # Select similar: the picture clicked and its 9 most alike (k = 10).
@@ -543,15 +549,12 @@ def test_select_similar_folder_keys_and_the_phone_sheet(unsorted, browser):
         settled(page, "Moved")
         assert all(folder_of(db, i) == "alike" for i in picked)
         page.locator(".cattags-side").screenshot(path=str(SHOTS / "look-facet-phone.png"))
-        context.close()
 
 
 def test_select_all_pages_through_every_match_and_refuses_beyond_the_bound(unsorted, browser):
     db, kinds = unsorted
     # 50 rows a JSON page: selecting all 190 takes four of them.
-    with serving(db, settings={"max_returned_rows": 50}) as (base, login):
-        page = browser.new_page(viewport=DESKTOP)
-        signed_in(page, login, base + "/cats/images")
+    with as_root(browser, db, "/cats/images", {"max_returned_rows": 50}) as (page, _base):
         assert page.locator(".cattags-cell").count() == 50
         page.click("[data-cattags-action=select-matching]")
         settled(page, "Selected all 190 that match")
@@ -581,4 +584,3 @@ def test_select_all_pages_through_every_match_and_refuses_beyond_the_bound(unsor
             settled(page, expected)
             assert page.locator(".cattags-selected").inner_text() == "Tick pictures, then move them"
             assert len(asked) == (0 if count else 3), asked  # 3 x 50 rows: 101 ids seen
-        page.close()

@@ -202,7 +202,7 @@
       // A button, not <details>: Datasette 0.65 closes every open <details>
       // on any click elsewhere on the page.
       var panel = el("div", { "class": "cattags-facets" });
-      var toggle = el("button", { type: "button", "class": "cattags-facets-toggle", "aria-controls": "cattags-facet-list" }, "Filter by tag, folder, look, event");
+      var toggle = el("button", { type: "button", "class": "cattags-facets-toggle", "aria-controls": "cattags-facet-list" }, "Filters");
       facets.id = "cattags-facet-list";
       var open = !window.matchMedia("(max-width: 799px)").matches;
       function show(state) { toggle.setAttribute("aria-expanded", state ? "true" : "false"); facets.hidden = !state; }
@@ -428,7 +428,10 @@
       fields.push(["folder", folder]);
       post(moveUrl, form, fields).then(function (answer) {
         if (!answer.ok) { toast(answer.message, true); return; }
-        if (answer.moved && answer.moved.length) keys.used(answer.folder);
+        if (answer.moved && answer.moved.length) {
+          keys.used(answer.folder);
+          folderField.value = "";  // Enter again must not send the next selection there too
+        }
         apply(answer);
         toast(answer.message, false, answer.moved && answer.moved.length ? undo : null);
       });
