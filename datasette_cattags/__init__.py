@@ -27,7 +27,7 @@ from .compat import (
     set_default_table_config,
 )
 from .detect import PLUGIN, known_library_names, library_columns
-from .facets import FolderFacet, TagsFacet
+from .facets import CountedFacet, FolderFacet, TagsFacet
 from .filters import request_filters
 from .middleware import (
     wrap_bounded_writes,
@@ -90,10 +90,10 @@ DEFAULT_TABLE_CONFIG = {
     "facets": [
         {"tags": "image_tags"},
         {"folder": "folder"},
-        "look",
-        "event",
-        "cluster",
-        "nearest_distance",
+        {"counted": "look"},
+        {"counted": "event"},
+        {"counted": "cluster"},
+        {"counted": "nearest_distance"},
     ],
     "sort": "id",
 }
@@ -172,7 +172,7 @@ def extra_js_urls(template, database, table, datasette):
 
 @hookimpl
 def register_facet_classes():
-    return [TagsFacet, FolderFacet]
+    return [TagsFacet, FolderFacet, CountedFacet]
 
 
 @hookimpl
@@ -202,7 +202,7 @@ def default_table_config(datasette, name: str) -> dict:
     facets = [
         facet
         for facet in DEFAULT_TABLE_CONFIG["facets"]
-        if not isinstance(facet, str) or facet in columns
+        if facet.get("counted", "") in columns or "counted" not in facet
     ]
     return {**copy.deepcopy(DEFAULT_TABLE_CONFIG), "facets": copy.deepcopy(facets)}
 

@@ -19,6 +19,7 @@ from .detect import Library, find_library
 from .filters import ALIKE_K
 from .folders import folder_tree
 from .permissions import can_move
+from .remember import Remembering
 from .views import VERSION_LENGTH, original_available, thumbnail_path
 
 FOLDERS_SHOWN = 500  # folders listed in the panel and offered in the move field
@@ -33,7 +34,6 @@ async def _context(datasette, request, database, table, view_name):
     library = await find_library(datasette, database)
     if library is None:
         return {}
-    db = datasette.get_database(database)
     allowed = await can_move(datasette, request.actor if request else None, database)
     movable = allowed and library.can_write
     reason = None
@@ -41,8 +41,9 @@ async def _context(datasette, request, database, table, view_name):
         reason = "This database is read-only: pictures cannot be moved here."
     elif allowed and library.thumbs_root is None:
         reason = "The thumbnails folder is not on this server: pictures cannot be moved here."
-    counts = await db.execute(
-        f"select folder, count(*) from images group by folder order by folder limit {FOLDERS_SHOWN}"
+    counts = await Remembering(datasette).execute(  # the whole library: remembered
+        database,
+        f"select folder, count(*) from images group by folder order by folder limit {FOLDERS_SHOWN}",
     )
     folders = [[row[0], row[1]] for row in counts]
     table_url = datasette.urls.table(database, "images")
