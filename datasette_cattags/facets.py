@@ -95,7 +95,8 @@ class CountedFacet(ColumnFacet):
         results, timed_out = await super().facet_results()
         for result in results:
             result["type"] = "column"  # shown as a plain column facet
-        return results, timed_out
+        # A facet with nothing to count (no capture times: no events) is clutter.
+        return [result for result in results if result["results"]], timed_out
 
 
 class FolderFacet(CountedFacet):

@@ -108,3 +108,25 @@ def test_events_start_after_a_gap_of_three_hours(tmp_path):
     event = by_path(source, "event")
     assert [event[f"p{n}.jpg"] for n in range(6)] == [1, 1, 1, 2, 2, 4]
     assert event["late.jpg"] == 3
+
+
+def test_the_gallery_facets_events_once_pictures_have_capture_times(tmp_path):
+    import asyncio
+
+    from datasette.app import Datasette
+
+    source = tmp_path / "cats"
+    source.mkdir()
+    save_with_exif(source / "dated.jpg", 60, "2024:05:01 09:00:00")
+    save_with_exif(source / "undated.jpg", 61)
+    ingest(source, workers=1)
+
+    async def facets():
+        ds = Datasette([str(source / "cats.db")])
+        await ds.invoke_startup()
+        data = (await ds.client.get("/cats/images.json?_extra=facet_results")).json()
+        results = data["facet_results"]
+        return {f["name"]: f for f in results.get("results", results).values()}
+
+    event = asyncio.run(facets())["event"]
+    assert [(v["value"], v["count"]) for v in event["results"]] == [(1, 1)]
