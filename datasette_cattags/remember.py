@@ -20,31 +20,35 @@ KEPT = 64  # answers kept per process, the oldest dropped first
 _ANSWERS: OrderedDict[tuple, tuple[tuple, object]] = OrderedDict()
 
 
-# Of the database file: its change counter (offset 24), which every commit
-# in rollback-journal mode increments; of the write-ahead log: its
-# checkpoint sequence and salts (offsets 12-24), new at each restart, while
-# every commit in WAL mode makes the log longer. With sizes, inodes and times
-# they tell a changed database even when a clock's tick is coarse.
-HEADERS = ((0, 24, 28), ("-wal", 12, 24))
+_WRITES: dict[str, int] = {}  # database path -> writes this process made to it
+
+
+def wrote(path: str | None) -> None:
+    """Say that this process has just written to a database (a move, an
+    undo, a decision): its remembered answers are stale."""
+    if path:
+        _WRITES[path] = _WRITES.get(path, 0) + 1
 
 
 def file_signature(db) -> tuple | None:
-    """What changes when a Datasette database does; None for one in memory."""
+    """What changes when a Datasette database does; None for one in memory.
+
+    This process's own writes are counted (`wrote`); another's (an ingest)
+    show in the file's and its write-ahead log's inode, size and time. The
+    files are only stat()ed, never opened: closing a descriptor of a
+    database file would drop SQLite's POSIX locks on it in this process."""
     if not db.is_mutable:
         return ("immutable",)
     if not db.path:
         return None
-    parts = []
-    for suffix, start, end in HEADERS:
-        path = db.path + (suffix or "")
+    parts: list = [_WRITES.get(db.path, 0)]
+    for path in (db.path, db.path + "-wal"):
         try:
-            with open(path, "rb") as handle:
-                stat = os.fstat(handle.fileno())
-                header = handle.read(end)[start:end]
+            stat = os.stat(path)
         except FileNotFoundError:
             parts.append(None)
         else:
-            parts.append((stat.st_ino, stat.st_size, stat.st_mtime_ns, header))
+            parts.append((stat.st_ino, stat.st_size, stat.st_mtime_ns))
     return tuple(parts)
 
 
