@@ -3,7 +3,7 @@
 themselves; current tags only, without the size tags, which are noise
 there), toggled by `?_tag=`; folder, Datasette's column facet with the
 top level named; and counted, Datasette's column facet. Unfiltered, all three
-remember their counts while the database is unchanged (remember.py)."""
+read the counts table, kept by triggers (ingest/schema.py)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,26 @@ from datasette.facets import ColumnFacet, Facet
 from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args
 
 from .filters import TAG_ARG, TAGS_TABLE
-from .remember import Remembering, unfiltered
 
 TOP_LEVEL = "(top level)"  # how the folder facet names the thumbnails root itself
 CURRENT = "origin not in ('size', 'earlier folder')"  # the tags the facet counts
+# The counts table (kept by triggers, ingest/schema.py m014): a facet's values
+# for the whole library, most pictures first.
+COUNTS = (
+    "select value, count from counts where facet = :facet and count > 0"
+    " order by count desc, value limit :limit"
+)
+
+
+def unfiltered(facet) -> bool:
+    """Whether a facet counts the whole table (no filter, no parameters)."""
+    return not facet.params and " where " not in facet.sql.lower()
+
+
+async def from_counts(facet) -> bool:
+    """Whether a facet can read the counts table: unfiltered, and a database
+    migrated since the table came (an older one served read-only is not)."""
+    return unfiltered(facet) and await facet.ds.get_database(facet.database).table_exists("counts")
 
 
 class TagsFacet(Facet):
@@ -30,21 +46,23 @@ class TagsFacet(Facet):
         if not self.get_configs() or not self.table:
             return [], []
         size = self.get_facet_size()
-        # Unfiltered, the tag index answers alone (36 ms at 100,000 pictures,
-        # against 200 ms through the IN list), and is remembered.
-        whole = unfiltered(self)
-        within = "" if whole else f"and image_id in (select id from ({self.sql}))"
-        ask = Remembering(self.ds) if whole else self.ds
-        sql = f"""
-            select tag as value, count(*) as count from {escape_sqlite(TAGS_TABLE)}
-            where {CURRENT} {within}
-            group by tag order by count desc, tag limit {size + 1}
-        """
+        params = self.params
+        if await from_counts(self):  # a few rows, whatever the size of the library
+            sql, params = COUNTS, {"facet": "tag", "limit": size + 1}
+        else:
+            # Unfiltered, the tag index answers alone (36 ms at 100,000
+            # pictures, against 200 ms through the IN list).
+            within = "" if unfiltered(self) else f"and image_id in (select id from ({self.sql}))"
+            sql = f"""
+                select tag as value, count(*) as count from {escape_sqlite(TAGS_TABLE)}
+                where {CURRENT} {within}
+                group by tag order by count desc, tag limit {size + 1}
+            """
         try:
-            rows = await ask.execute(
+            rows = await self.ds.execute(
                 self.database,
                 sql,
-                self.params,
+                params,
                 truncate=False,
                 custom_time_limit=self.ds.setting("facet_time_limit_ms"),
             )
@@ -82,7 +100,8 @@ class TagsFacet(Facet):
 
 class CountedFacet(ColumnFacet):
     """`{"counted": "look"}` in a table's facets: Datasette's column facet,
-    whose counts of the unfiltered table are remembered (remember.py)."""
+    which reads the counts table when the page is unfiltered (a million
+    pictures are not counted again for each view)."""
 
     type = "counted"
 
@@ -90,13 +109,48 @@ class CountedFacet(ColumnFacet):
         return []
 
     async def facet_results(self):
-        if unfiltered(self):
-            self.ds = Remembering(self.ds)  # this facet's own: one per request
-        results, timed_out = await super().facet_results()
+        if await from_counts(self):
+            results, timed_out = await self.counted_results(), []
+        else:
+            results, timed_out = await super().facet_results()
         for result in results:
             result["type"] = "column"  # shown as a plain column facet
         # A facet with nothing to count (no capture times: no events) is clutter.
         return [result for result in results if result["results"]], timed_out
+
+    async def counted_results(self) -> list[dict]:
+        """What ColumnFacet gives for an unfiltered page, from the counts."""
+        size = self.get_facet_size()
+        results = []
+        for config in self.get_configs():
+            column = config["config"].get("column") or config["config"]["simple"]
+            answer = await self.ds.execute(
+                self.database, COUNTS, {"facet": column, "limit": size + 1}
+            )
+            values = []
+            for row in answer.rows[:size]:
+                path = path_with_added_args(self.request, {column: row["value"]})
+                values.append(
+                    {
+                        "value": row["value"],
+                        "label": row["value"],
+                        "count": row["count"],
+                        "toggle_url": self.ds.absolute_url(self.request, self.ds.urls.path(path)),
+                        "selected": False,  # unfiltered: nothing is
+                    }
+                )
+            hide = path_with_removed_args(self.request, {"_facet": column})
+            results.append(
+                {
+                    "name": column,
+                    "type": self.type,
+                    "hideable": config["source"] != "metadata",
+                    "toggle_url": self.ds.urls.path(hide),
+                    "results": values,
+                    "truncated": len(answer.rows) > size,
+                }
+            )
+        return results
 
 
 class FolderFacet(CountedFacet):

@@ -19,7 +19,6 @@ from .detect import Library, find_library
 from .filters import ALIKE_K
 from .folders import folder_tree
 from .permissions import can_move
-from .remember import Remembering
 from .views import VERSION_LENGTH, original_available, thumbnail_path
 
 FOLDERS_SHOWN = 500  # folders listed in the panel and offered in the move field
@@ -41,10 +40,12 @@ async def _context(datasette, request, database, table, view_name):
         reason = "This database is read-only: pictures cannot be moved here."
     elif allowed and library.thumbs_root is None:
         reason = "The thumbnails folder is not on this server: pictures cannot be moved here."
-    counts = await Remembering(datasette).execute(  # the whole library: remembered
-        database,
-        f"select folder, count(*) from images group by folder order by folder limit {FOLDERS_SHOWN}",
-    )
+    db = datasette.get_database(database)
+    if await db.table_exists("counts"):
+        sql = "select value, count from counts where facet = 'folder' and count > 0 order by value"
+    else:  # a database from before the counts, served read-only
+        sql = "select folder, count(*) from images group by folder order by folder"
+    counts = await db.execute(f"{sql} limit {FOLDERS_SHOWN}")
     folders = [[row[0], row[1]] for row in counts]
     table_url = datasette.urls.table(database, "images")
     context = {

@@ -24,7 +24,6 @@ from ingest.originals import Original, find_original
 from .detect import Library, find_library, known_library_names
 from .middleware import IMMUTABLE_MARKER, YEAR
 from .permissions import can_move, can_view_images
-from .remember import wrote
 from .streaming import QUEUE_SECONDS, FileStream, Unsatisfiable, byte_range, places
 
 VERSION_LENGTH = 12  # hex digits of the PNG's sha256 used in ?v=
@@ -207,7 +206,6 @@ async def write(datasette, request, form, library: Library, change):
         done = await db.execute_write_fn(
             lambda conn: change(Database(conn, execute_plugins=False)), block=True
         )
-        wrote(db.path)
     except FolderOutsideRoot as error:
         return None, answer(datasette, request, form, 400, f"Invalid folder: {error}")
     except UnknownPicture as error:

@@ -327,6 +327,81 @@ CREATE TABLE image_tags (
     refresh_tags_column(db, [image_id for image_id, _ in moved])
 
 
+COUNTED = ("folder", "look", "event", "cluster", "nearest_distance")  # images columns counted
+CURRENT_TAG = "origin NOT IN ('size', 'earlier folder')"  # the tags the tag facet counts
+
+
+def plus_one(column: str) -> str:
+    return (
+        f"INSERT INTO counts (facet, value, count) SELECT '{column}', NEW.{column}, 1"
+        f" WHERE NEW.{column} IS NOT NULL ON CONFLICT (facet, value) DO UPDATE SET count = count + 1;"
+    )
+
+
+def minus_one(column: str) -> str:
+    return f"UPDATE counts SET count = count - 1 WHERE facet = '{column}' AND value = OLD.{column};"
+
+
+# Triggers that keep `counts` in step with the images columns: one for a new
+# picture, one for a deleted one, one for each column that changes.
+COUNTING_TRIGGERS = [
+    "CREATE TRIGGER images_count_insert AFTER INSERT ON images BEGIN "
+    + " ".join(plus_one(column) for column in COUNTED)
+    + " END",
+    "CREATE TRIGGER images_count_delete AFTER DELETE ON images BEGIN "
+    + " ".join(minus_one(column) for column in COUNTED)
+    + " END",
+    *(
+        f"CREATE TRIGGER images_count_{column} AFTER UPDATE OF {column} ON images"
+        f" WHEN OLD.{column} IS NOT NEW.{column} BEGIN {minus_one(column)} {plus_one(column)} END"
+        for column in COUNTED
+    ),
+]
+TAG_TRIGGERS = [
+    f"""CREATE TRIGGER image_tags_count_insert AFTER INSERT ON image_tags
+    WHEN NEW.{CURRENT_TAG} BEGIN
+    INSERT INTO counts (facet, value, count) VALUES ('tag', NEW.tag, 1)
+    ON CONFLICT (facet, value) DO UPDATE SET count = count + 1; END""",
+    f"""CREATE TRIGGER image_tags_count_delete AFTER DELETE ON image_tags
+    WHEN OLD.{CURRENT_TAG} BEGIN
+    UPDATE counts SET count = count - 1 WHERE facet = 'tag' AND value = OLD.tag; END""",
+    f"""CREATE TRIGGER image_tags_count_update AFTER UPDATE OF origin, tag ON image_tags BEGIN
+    UPDATE counts SET count = count - 1 WHERE facet = 'tag' AND value = OLD.tag
+    AND OLD.{CURRENT_TAG};
+    INSERT INTO counts (facet, value, count) SELECT 'tag', NEW.tag, 1 WHERE NEW.{CURRENT_TAG}
+    ON CONFLICT (facet, value) DO UPDATE SET count = count + 1; END""",
+]
+
+
+@migrations()
+def m014_counts(db: Database) -> None:
+    """How many pictures have each folder, look-alike group, event, cluster,
+    nearest distance and current tag, kept by triggers in the same
+    transaction as every change: the unfiltered gallery's facets read a few
+    rows instead of counting a million pictures."""
+    db.execute(
+        """
+CREATE TABLE counts (
+    facet TEXT NOT NULL,             -- an images column (folder, look, event, cluster,
+                                     -- nearest_distance), or tag: current tags, sizes left out
+    value NOT NULL,                  -- one of its values
+    count INTEGER NOT NULL,          -- pictures with that value now (0 once none is left)
+    PRIMARY KEY (facet, value)
+)"""
+    )
+    for column in COUNTED:
+        db.execute(
+            f"INSERT INTO counts (facet, value, count) SELECT '{column}', {column}, count(*)"
+            f" FROM images WHERE {column} IS NOT NULL GROUP BY {column}"
+        )
+    db.execute(
+        "INSERT INTO counts (facet, value, count) SELECT 'tag', tag, count(*) FROM image_tags"
+        f" WHERE {CURRENT_TAG} GROUP BY tag"
+    )
+    for trigger in COUNTING_TRIGGERS + TAG_TRIGGERS:
+        db.execute(trigger)
+
+
 def ensure_schema(db: Database) -> None:
     """Apply pending migrations; safe to call on every open."""
     migrations.apply(db)

@@ -8,6 +8,7 @@ from sqlite_utils import Database
 
 from ingest import errors
 from ingest.errors import UnknownPicture
+from ingest.lookgroups import save_looks
 from ingest.moves import move_thumbnails, undo
 from ingest.pipeline import ingest
 from ingest.schema import migrations
@@ -147,3 +148,39 @@ def test_a_library_moved_before_earlier_folders_gets_them_told_apart(tmp_path, c
     open_database(old)
     assert tag_rows(old, first) == [("black", EARLIER), ("white", "folder")]
     assert current_tags(old, first) == ["white"]
+
+
+def counted(db_path) -> dict:
+    """The counts table, as {(facet, value): count}, zeros left out."""
+    return {(f, v): c for f, v, c in rows(db_path, "select facet, value, count from counts") if c}
+
+
+def counted_afresh(db_path) -> dict:
+    """The same counts, counted from the tables themselves."""
+    fresh = {}
+    for column in ("folder", "look", "event", "cluster", "nearest_distance"):
+        sql = f"select {column}, count(*) from images where {column} is not null group by 1"
+        fresh.update({(column, v): c for v, c in rows(db_path, sql)})
+    sql = (
+        "select tag, count(*) from image_tags"
+        " where origin not in ('size', 'earlier folder') group by tag"
+    )
+    fresh.update({("tag", v): c for v, c in rows(db_path, sql)})
+    return fresh
+
+
+def test_the_counts_follow_ingest_moves_undo_and_regrouping(library):
+    db_path, thumbs = library
+    assert counted(db_path) == counted_afresh(db_path)
+    some = [i for (i,) in rows(db_path, "select id from images order by id limit 6")]
+    db = open_database(db_path)
+    move_thumbnails(db, thumbs, [(i, "black/2024") for i in some], "tester")
+    move_thumbnails(db, thumbs, [(i, "white") for i in some[:3]], "tester")
+    assert counted(db_path) == counted_afresh(db_path)
+    assert counted(db_path)[("folder", "white")] == 3
+    undo(db, thumbs, "tester")
+    assert counted(db_path) == counted_afresh(db_path)
+    save_looks(db, regroup=True)
+    db.execute("update images set cluster = null where rowid % 2 = 0")
+    db.conn.commit()
+    assert counted(db_path) == counted_afresh(db_path)

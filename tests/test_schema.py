@@ -61,6 +61,7 @@ EXPECTED_COLUMNS = {
     "variant_hashes": ["image_id", "hashes"],
     "looks": ["image_id", "look"],
     "look_groups": ["look", "pictures", "centre", "position", "strip"],
+    "counts": ["facet", "value", "count"],
 }
 # Index name, its table, its columns (comma-separated).
 INDEX_TABLE = """
@@ -98,6 +99,7 @@ PRIMARY_KEYS = {
     "neighbours": ["image_id", "rank"],
     "decisions": ["image_a", "image_b"],
     "variant_hashes": ["image_id"],
+    "counts": ["facet", "value"],
     "looks": ["image_id"],
     "look_groups": ["look"],
 }

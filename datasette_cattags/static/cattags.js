@@ -250,7 +250,7 @@
     }
     function update() {
       var count = selectedIds().length;
-      counter.textContent = count ? count.toLocaleString() + (count === 1 ? " selected" : " selected") : "Tick pictures, then move them";
+      counter.textContent = count ? count.toLocaleString() + " selected" : "Tick pictures, then move them";
       grid.classList.toggle("cattags-selecting", count > 0);
     }
     function addToSelection(ids) {
