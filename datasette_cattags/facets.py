@@ -34,6 +34,20 @@ async def from_counts(facet) -> bool:
     return unfiltered(facet) and await facet.ds.get_database(facet.database).table_exists("counts")
 
 
+def facet_value(facet, arg: str, row, selected: bool) -> dict:
+    """One value of a facet as Datasette draws it; its link adds `arg=value`
+    to the page's filters, or takes it away when selected."""
+    toggle = path_with_removed_args if selected else path_with_added_args
+    path = toggle(facet.request, {arg: row["value"]})
+    return {
+        "value": row["value"],
+        "label": row["value"],
+        "count": row["count"],
+        "toggle_url": facet.ds.absolute_url(facet.request, facet.ds.urls.path(path)),
+        "selected": selected,
+    }
+
+
 class TagsFacet(Facet):
     """`?_facet_tags=1`, or `{"tags": "image_tags"}` in a table's facets."""
 
@@ -69,22 +83,9 @@ class TagsFacet(Facet):
         except QueryInterrupted:  # too slow: dropped and reported, as core facets do
             return [], ["tags"]
         selected = set(self.request.args.getlist(TAG_ARG))
-        values = []
-        for row in rows.rows[:size]:
-            is_selected = row["value"] in selected
-            if is_selected:
-                path = path_with_removed_args(self.request, {TAG_ARG: row["value"]})
-            else:
-                path = path_with_added_args(self.request, {TAG_ARG: row["value"]})
-            values.append(
-                {
-                    "value": row["value"],
-                    "label": row["value"],
-                    "count": row["count"],
-                    "toggle_url": self.ds.absolute_url(self.request, self.ds.urls.path(path)),
-                    "selected": is_selected,
-                }
-            )
+        values = [
+            facet_value(self, TAG_ARG, row, row["value"] in selected) for row in rows.rows[:size]
+        ]
         result = {
             "name": "tags",
             "type": "column",  # drawn like a column facet: "tags", not "tags (tags)"
@@ -127,18 +128,8 @@ class CountedFacet(ColumnFacet):
             answer = await self.ds.execute(
                 self.database, COUNTS, {"facet": column, "limit": size + 1}
             )
-            values = []
-            for row in answer.rows[:size]:
-                path = path_with_added_args(self.request, {column: row["value"]})
-                values.append(
-                    {
-                        "value": row["value"],
-                        "label": row["value"],
-                        "count": row["count"],
-                        "toggle_url": self.ds.absolute_url(self.request, self.ds.urls.path(path)),
-                        "selected": False,  # unfiltered: nothing is
-                    }
-                )
+            # Unfiltered: no value is selected.
+            values = [facet_value(self, column, row, False) for row in answer.rows[:size]]
             hide = path_with_removed_args(self.request, {"_facet": column})
             results.append(
                 {
