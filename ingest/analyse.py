@@ -127,7 +127,7 @@ def decode(contents: Contents, least: int | None = None) -> tuple[Image.Image, t
                     handle = closing.enter_context(open_regular(source, contents.size)[0])
                 img = Image.open(handle)
                 full_size = img.size
-                if least and img.format == "JPEG":
+                if least and img.format in ("JPEG", "MPO"):  # MPO: a JPEG's first picture
                     img.draft(img.mode, (least, least))
                 img.load()
     except BOMB_ERRORS as error:
@@ -162,6 +162,18 @@ def reduced_copy(img: Image.Image, full_size: tuple[int, int], least: int | None
         return img
     scale = reduction(*full_size, least)
     return img.reduce(scale) if scale > 1 else img
+
+
+def in_rgb(img: Image.Image) -> Image.Image:
+    """An sRGB copy of a CIE Lab picture (Pillow has no LAB to RGB
+    conversion; its colour management has, through ImageCms); any other
+    picture as it is."""
+    if img.mode != "LAB":
+        return img
+    from PIL import ImageCms
+
+    lab, srgb = ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB")
+    return ImageCms.profileToProfile(img, lab, srgb, outputMode="RGB")
 
 
 def eight_bit(img: Image.Image) -> Image.Image:
@@ -276,7 +288,7 @@ def analyse_image(
     box-reduced to a short side of at least `least` before any pixel work."""
     from .pixels import survey
 
-    pixels = eight_bit(reduced_copy(img, full_size or img.size, least))
+    pixels = eight_bit(in_rgb(reduced_copy(img, full_size or img.size, least)))
     # One pass over the pixels for the extrema, the thumbnail's first step and
     # the grey levels whash starts from.
     found = survey(pixels, thumbnail_box(pixels.width, pixels.height, size), gray=True)

@@ -18,9 +18,14 @@ from pathlib import Path
 PICTURE_SUFFIXES = frozenset(
     """.apng .avif .avifs .blp .bmp .bufr .bw .cur .dcx .dds .dib .emf .eps .fit .fits .flc
     .fli .ftc .ftu .gbr .gif .grib .h5 .hdf .icb .icns .ico .iim .im .j2c .j2k .jfif .jp2 .jpc
-    .jpe .jpeg .jpf .jpg .jpx .mpeg .mpg .msp .pbm .pcd .pcx .pfm .pgm .png .pnm .ppm .ps .psd
+    .jpe .jpeg .jpf .jpg .jpx .mpeg .mpg .mpo .msp .pbm .pcd .pcx .pfm .pgm .png .pnm .ppm .ps .psd
     .pxr .qoi .ras .rgb .rgba .sgi .tga .tif .tiff .vda .vst .webp .wmf .xbm .xpm""".split()
 )
+
+
+# Formats Pillow opens through another format's plugin: MPO (the
+# multi-picture JPEGs of phones and 3D cameras) through JPEG's.
+OPENED_BY_ANOTHER = {"MPO"}
 
 
 def picture_suffixes() -> frozenset[str]:
@@ -29,7 +34,9 @@ def picture_suffixes() -> frozenset[str]:
 
     Image.init()
     return frozenset(
-        suffix for suffix, fmt in Image.registered_extensions().items() if fmt in Image.OPEN
+        suffix
+        for suffix, fmt in Image.registered_extensions().items()
+        if fmt in Image.OPEN or fmt in OPENED_BY_ANOTHER
     )
 
 
