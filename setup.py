@@ -49,12 +49,15 @@ setup(
         # What reading pictures and searching hashes need: `cattags ingest`
         # and `cattags pairs` say so when it is missing.
         "ingest": INGEST,
+        # HEIC/HEIF pictures (iPhones): `cattags ingest` reads them with it.
+        "heif": [*INGEST, "pillow-heif>=0.18"],
         # `cattags ingest --dask`: read pictures on a Dask cluster.
         "dask": [*INGEST, "distributed>=2024.1"],
         "test": [
             *INGEST,
             "distributed>=2024.1",  # the --dask tests run a local cluster
             "imagehash>=4.3",  # the reference our whash equals, bit for bit
+            "pillow-heif>=0.18",  # HEIC pictures, written and read in the tests
             "pytest",
             "pytest-asyncio",
             "hypothesis",

@@ -125,6 +125,8 @@ def decode(contents: Contents, least: int | None = None) -> tuple[Image.Image, t
                     handle: BinaryIO = io.BytesIO(source)
                 else:  # a large file, decoded from disk: as checked when it was read
                     handle = closing.enter_context(open_regular(source, contents.size)[0])
+                if is_heif(handle):
+                    read_heif()
                 img = Image.open(handle)
                 full_size = img.size
                 if least and img.format in ("JPEG", "MPO"):  # MPO: a JPEG's first picture
@@ -162,6 +164,36 @@ def reduced_copy(img: Image.Image, full_size: tuple[int, int], least: int | None
         return img
     scale = reduction(*full_size, least)
     return img.reduce(scale) if scale > 1 else img
+
+
+# The brands of a HEIC/HEIF file (bytes 8-12, after its "ftyp" box name);
+# AVIF ("avif", which Pillow reads itself) is not one of them.
+HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1"}
+HEIF_MISSING = (
+    "a HEIC/HEIF picture: reading it needs pillow-heif (pip install 'datasette-cattags[heif]')"
+)
+_heif_ready = False
+
+
+def is_heif(handle: BinaryIO) -> bool:
+    """Whether a file is HEIC/HEIF, from its first 12 bytes (then rewound)."""
+    head = handle.read(12)
+    handle.seek(0)
+    return head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS
+
+
+def read_heif() -> None:
+    """Teach Pillow HEIC/HEIF (once a process), or UnreadableImage saying
+    what to install."""
+    global _heif_ready
+    if _heif_ready:
+        return
+    try:
+        import pillow_heif
+    except ImportError:
+        raise UnreadableImage("decode", HEIF_MISSING) from None
+    pillow_heif.register_heif_opener()
+    _heif_ready = True
 
 
 def in_rgb(img: Image.Image) -> Image.Image:

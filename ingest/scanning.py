@@ -23,6 +23,12 @@ PICTURE_SUFFIXES = frozenset(
 )
 
 
+# HEIC/HEIF (the iPhone's pictures): read through pillow-heif, the `heif`
+# extra. Scanned either way: without it, each file is recorded as an error
+# that says what to install.
+HEIF_SUFFIXES = frozenset(".heic .heics .heif .heifs .hif".split())
+SCANNED_SUFFIXES = PICTURE_SUFFIXES | HEIF_SUFFIXES
+
 # Formats Pillow opens through another format's plugin: MPO (the
 # multi-picture JPEGs of phones and 3D cameras) through JPEG's.
 OPENED_BY_ANOTHER = {"MPO"}
@@ -130,7 +136,7 @@ def iter_source_files(root: Path, exclude: frozenset[Path] = frozenset()) -> Ite
     its own stack, so folders nested thousands deep are fine.
     """
     root = Path(root)
-    suffixes = PICTURE_SUFFIXES
+    suffixes = SCANNED_SUFFIXES
     paths = {os.path.realpath(path) for path in exclude}
     excluded = Excluded(paths, {Path(path).name for path in paths})
     top = root.stat()

@@ -3,6 +3,7 @@ RGB copy of the same picture."""
 
 import io
 import random
+import sys
 
 import imagehash
 import numpy as np
@@ -65,3 +66,30 @@ def test_a_lab_tiff_is_read_through_colour_management(tmp_path):
     _, whash, thumb = stored(source / "cats.db", "lab.tif")
     assert hamming(whash, str(imagehash.whash(rgb))) <= 2  # Lab and back rounds a level or two
     assert np.abs(np.asarray(thumb, int) - np.asarray(like(rgb, thumb), int)).mean() < 3
+
+
+def test_a_heic_is_read_with_pillow_heif_and_says_what_to_install_without(tmp_path, monkeypatch):
+    import pillow_heif
+
+    from ingest import analyse
+
+    source = tmp_path / "cats"
+    source.mkdir()
+    picture = a_picture(4)
+    pillow_heif.from_pillow(picture).save(source / "phone.heic", quality=90)
+    # Without the extra: recorded, skipped, and the message says what to install.
+    monkeypatch.setattr(analyse, "_heif_ready", False)
+    monkeypatch.setitem(sys.modules, "pillow_heif", None)
+    ingest(source, workers=1)
+    error = rows(source / "cats.db", "select path, error from errors")
+    assert error == [("phone.heic", analyse.HEIF_MISSING)]
+    monkeypatch.undo()
+    # With it: read, hashed as imagehash hashes the decoded picture.
+    ingest(source, workers=1)
+    assert rows(source / "cats.db", "select count(*) from errors") == [(0,)]
+    pillow_heif.register_heif_opener()
+    with Image.open(source / "phone.heic") as heic:
+        decoded = heic.convert("RGB")
+    fmt, whash, thumb = stored(source / "cats.db", "phone.heic")
+    assert fmt == "HEIF" and whash == str(imagehash.whash(decoded))
+    assert np.abs(np.asarray(thumb, int) - np.asarray(like(picture, thumb), int)).mean() < 4

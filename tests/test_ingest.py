@@ -227,6 +227,8 @@ def test_an_unchanged_run_loads_no_compiled_code(cats):
 def test_the_written_out_picture_suffixes_are_what_pillow_opens():
     """If this fails after a Pillow upgrade, copy the new list into
     ingest/scanning.py: PICTURE_SUFFIXES."""
-    from ingest.scanning import PICTURE_SUFFIXES, picture_suffixes
+    from ingest.scanning import HEIF_SUFFIXES, PICTURE_SUFFIXES, picture_suffixes
 
-    assert PICTURE_SUFFIXES == picture_suffixes(), sorted(picture_suffixes())
+    # Pillow knows the HEIF ones only once pillow-heif has registered itself.
+    installed = picture_suffixes() - HEIF_SUFFIXES
+    assert PICTURE_SUFFIXES == installed, sorted(installed)
