@@ -11,10 +11,11 @@ from datasette.database import QueryInterrupted
 from datasette.facets import ColumnFacet, Facet
 from datasette.utils import escape_sqlite, path_with_added_args, path_with_removed_args
 
+from ingest.tags import FACETED
+
 from .filters import TAG_ARG, TAGS_TABLE
 
 TOP_LEVEL = "(top level)"  # how the folder facet names the thumbnails root itself
-CURRENT = "origin not in ('size', 'earlier folder')"  # the tags the facet counts
 # The counts table (kept by triggers, ingest/schema.py m014): a facet's values
 # for the whole library, most pictures first.
 COUNTS = (
@@ -69,7 +70,7 @@ class TagsFacet(Facet):
             within = "" if unfiltered(self) else f"and image_id in (select id from ({self.sql}))"
             sql = f"""
                 select tag as value, count(*) as count from {escape_sqlite(TAGS_TABLE)}
-                where {CURRENT} {within}
+                where {FACETED} {within}
                 group by tag order by count desc, tag limit {size + 1}
             """
         try:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from datasette.filters import FilterArguments
 
 from ingest.lookup import MAX_HITS
+from ingest.tags import CURRENT
 
 TAG_ARG = "_tag"
 ALIKE_ARG, ALIKE_K_ARG = "_alike", "_alike_k"
@@ -28,8 +29,7 @@ def request_filters(request) -> FilterArguments | None:
     for n, tag in enumerate(dict.fromkeys(request.args.getlist(TAG_ARG))):
         params[f"cattags_tag_{n}"] = tag
         clauses.append(
-            f"id in (select image_id from {TAGS_TABLE} where tag = :cattags_tag_{n}"
-            " and origin != 'earlier folder')"
+            f"id in (select image_id from {TAGS_TABLE} where tag = :cattags_tag_{n} and {CURRENT})"
         )
         described.append(f'tagged "{tag}"')
     alike = request.args.get(ALIKE_ARG)

@@ -11,6 +11,8 @@ import json
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from .tags import EARLIER, FACETED, refresh_tags_column, tags_from_path
+
 migrations = Migrations("cattags")
 
 M001_TABLES = [
@@ -288,7 +290,6 @@ def m012_capture_time(db: Database) -> None:
 def m013_earlier_folders(db: Database) -> None:
     """Tags of a folder a picture left stay, with the origin "earlier folder",
     no longer current (ingest/tags.py); moves log the origins they change."""
-    from .tags import refresh_tags_column, tags_from_path
 
     # SQLite cannot change a CHECK constraint in place: the table is rebuilt.
     db.execute("ALTER TABLE image_tags RENAME TO image_tags_before_m013")
@@ -320,15 +321,14 @@ CREATE TABLE image_tags (
         here = tags_from_path(folder)
         marks = ",".join("?" * len(here))
         db.execute(
-            "UPDATE image_tags SET origin = 'earlier folder' WHERE image_id = ?"
+            "UPDATE image_tags SET origin = ? WHERE image_id = ?"
             f" AND origin = 'folder' AND tag NOT IN ({marks})",
-            [image_id, *here],
+            [EARLIER, image_id, *here],
         )
     refresh_tags_column(db, [image_id for image_id, _ in moved])
 
 
 COUNTED = ("folder", "look", "event", "cluster", "nearest_distance")  # images columns counted
-CURRENT_TAG = "origin NOT IN ('size', 'earlier folder')"  # the tags the tag facet counts
 
 
 def plus_one(column: str) -> str:
@@ -359,16 +359,16 @@ COUNTING_TRIGGERS = [
 ]
 TAG_TRIGGERS = [
     f"""CREATE TRIGGER image_tags_count_insert AFTER INSERT ON image_tags
-    WHEN NEW.{CURRENT_TAG} BEGIN
+    WHEN NEW.{FACETED} BEGIN
     INSERT INTO counts (facet, value, count) VALUES ('tag', NEW.tag, 1)
     ON CONFLICT (facet, value) DO UPDATE SET count = count + 1; END""",
     f"""CREATE TRIGGER image_tags_count_delete AFTER DELETE ON image_tags
-    WHEN OLD.{CURRENT_TAG} BEGIN
+    WHEN OLD.{FACETED} BEGIN
     UPDATE counts SET count = count - 1 WHERE facet = 'tag' AND value = OLD.tag; END""",
     f"""CREATE TRIGGER image_tags_count_update AFTER UPDATE OF origin, tag ON image_tags BEGIN
     UPDATE counts SET count = count - 1 WHERE facet = 'tag' AND value = OLD.tag
-    AND OLD.{CURRENT_TAG};
-    INSERT INTO counts (facet, value, count) SELECT 'tag', NEW.tag, 1 WHERE NEW.{CURRENT_TAG}
+    AND OLD.{FACETED};
+    INSERT INTO counts (facet, value, count) SELECT 'tag', NEW.tag, 1 WHERE NEW.{FACETED}
     ON CONFLICT (facet, value) DO UPDATE SET count = count + 1; END""",
 ]
 
@@ -396,7 +396,7 @@ CREATE TABLE counts (
         )
     db.execute(
         "INSERT INTO counts (facet, value, count) SELECT 'tag', tag, count(*) FROM image_tags"
-        f" WHERE {CURRENT_TAG} GROUP BY tag"
+        f" WHERE {FACETED} GROUP BY tag"
     )
     for trigger in COUNTING_TRIGGERS + TAG_TRIGGERS:
         db.execute(trigger)

@@ -12,6 +12,8 @@ from pathlib import PurePosixPath
 from sqlite_utils import Database
 
 EARLIER = "earlier folder"  # the origin of the tags of a folder the picture left
+CURRENT = f"origin != '{EARLIER}'"  # SQL: a picture's current tag
+FACETED = f"origin NOT IN ('size', '{EARLIER}')"  # SQL: a current tag the tag facet counts
 ORIGINS = ("folder", "source", "size", "manual", EARLIER)
 
 
@@ -34,11 +36,11 @@ def save_tags(db: Database, image_id: str, tags: Iterable[str], origin: str) -> 
 def refresh_tags_column(db: Database, image_ids: Iterable[str]) -> None:
     """Rewrite images.tags (a sorted JSON array of the current tags) from image_tags."""
     db.conn.executemany(
-        """
+        f"""
         UPDATE images SET tags = (
             SELECT json_group_array(tag) FROM (
                 SELECT tag FROM image_tags
-                WHERE image_id = images.id AND origin != 'earlier folder' ORDER BY tag
+                WHERE image_id = images.id AND {CURRENT} ORDER BY tag
             )
         ) WHERE id = ?
         """,

@@ -158,8 +158,8 @@
   // lists, every page of them, at most `most` + 1: one more tells "too many".
   function matchingIds(tableUrl, search, most) {
     var query = new URLSearchParams(search);
-    ["_next", "_sort", "_sort_desc", "_size", "_col", "_nocol", "_shape", "_cattags", "_facet", "_facet_array", "_facet_date"].forEach(function (key) { query.delete(key); });
-    Array.from(query.keys()).forEach(function (key) { if (key.indexOf("_facet") === 0) query.delete(key); });
+    ["_next", "_sort", "_sort_desc", "_size", "_col", "_nocol", "_shape", "_cattags"].forEach(function (key) { query.delete(key); });
+    Array.from(query.keys()).forEach(function (key) { if (key.indexOf("_facet") === 0) query.delete(key); });  // every facet
     query.set("_col", "id");
     query.set("_size", "max");
     query.set("_shape", "objects");
