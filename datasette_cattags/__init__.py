@@ -46,6 +46,7 @@ from .queries import SIMILAR, similar_queries
 from .views import (
     decide_view,
     duplicates_view,
+    keep_view,
     move_view,
     original_view,
     thumb_view,
@@ -120,6 +121,7 @@ def register_routes():
         (r"^/(?P<database>[^/]+)/-/cattags/undo$", undo_view),
         (r"^/(?P<database>[^/]+)/-/cattags/duplicates$", duplicates_view),
         (r"^/(?P<database>[^/]+)/-/cattags/decide$", decide_view),
+        (r"^/(?P<database>[^/]+)/-/cattags/keep$", keep_view),
     ]
 
 

@@ -18,11 +18,11 @@ import re
 YEAR = 31_536_000  # seconds: a versioned thumbnail URL never changes
 IMMUTABLE_MARKER = "X-Cattags-Immutable"  # set by the thumbnail view, removed here
 MAX_BODY = 1024 * 1024  # bytes of a move or undo form: ~30,000 picture ids
-WRITE_PATH = re.compile(r"/-/cattags/(move|undo|decide)$")  # behind any base_url
+WRITE_PATH = re.compile(r"/-/cattags/(move|undo|decide|keep)$")  # behind any base_url
 
 
 def wrap_bounded_writes(app):
-    """Read the body of a move, undo or decide POST once, up to MAX_BODY, and refuse
+    """Read the body of a move, undo, decide or keep POST once, up to MAX_BODY, and refuse
     what is larger (413) or not UTF-8 (400) before anything else reads it
     (Datasette 0.65's CSRF check reads whole bodies when a cookie is sent).
     The view then checks permission before it parses the form."""

@@ -9,14 +9,16 @@ from urllib.parse import parse_qsl, urlparse
 from datasette import Response
 from sqlite_utils import Database
 
+from ingest.duplicates import keep, list_sets, summarise
 from ingest.errors import (
     CattagsError,
     FileInTheWay,
     FolderOutsideRoot,
     MissingThumbnails,
+    UnknownFile,
     UnknownPicture,
 )
-from ingest.groups import decide, list_groups
+from ingest.groups import decide
 from ingest.moves import Outcome, move_to_folder, undo
 from ingest.opening import ChangedFile
 from ingest.originals import Original, find_original
@@ -208,7 +210,7 @@ async def write(datasette, request, form, library: Library, change):
         )
     except FolderOutsideRoot as error:
         return None, answer(datasette, request, form, 400, f"Invalid folder: {error}")
-    except UnknownPicture as error:
+    except (UnknownPicture, UnknownFile) as error:
         return None, answer(datasette, request, form, 404, f"Nothing changed: {error}")
     except (FileInTheWay, MissingThumbnails) as error:
         return None, answer(datasette, request, form, 409, f"Nothing changed: {error}")
@@ -288,39 +290,61 @@ async def undo_view(request, datasette):
     return answer(datasette, request, form, 200, message, payload(done))
 
 
-GROUPS_SHOWN = 100  # groups on the review page, largest first
+SETS_SHOWN = 100  # sets of files on the review page, most files first
 DECIDED = {"different": "not the same picture", "same": "the same picture"}
 
 
 async def duplicates_view(request, datasette):
-    """GET /{database}/-/cattags/duplicates: near-duplicate groups to review."""
+    """GET /{database}/-/cattags/duplicates: sets of files that are one
+    picture or near-duplicates, to review."""
     library, refusal = await read_request(request, datasette)
     if refusal:
         return refusal
     db = datasette.get_database(library.database)
-    groups = await db.execute_fn(lambda conn: list_groups(Database(conn, execute_plugins=False)))
+    sets = await db.execute_fn(lambda conn: list_sets(Database(conn, execute_plugins=False)))
     allowed = await can_move(datasette, request.actor, library.database)
     database = library.database
-    shown = groups[:GROUPS_SHOWN]
-    for picture in (picture for group in shown for picture in group.pictures):
-        picture["src"] = thumbnail_path(datasette, database, picture["id"], picture["thumbnail"])
-        picture["href"] = datasette.urls.row(database, "images", picture["id"])
+    shown = sets[:SETS_SHOWN]
+    for picture in (picture for copy_set in shown for picture in copy_set.pictures):
+        picture.src = thumbnail_path(datasette, database, picture.id, picture.thumbnail)
+        picture.href = datasette.urls.row(database, "images", picture.id)
     return Response.html(
         await datasette.render_template(
             "cattags/duplicates.html",
             {
                 "database": database,
-                "groups": shown,
-                "total": len(groups),
+                "sets": shown,
+                "summary": summarise(sets),
                 "can_write": allowed and library.can_write,
                 "read_only": allowed and not library.can_write,
                 "decide_url": datasette.urls.path(f"/{database}/-/cattags/decide"),
+                "keep_url": datasette.urls.path(f"/{database}/-/cattags/keep"),
                 "move_url": datasette.urls.path(f"/{database}/-/cattags/move"),
                 "table_url": datasette.urls.table(database, "images"),
             },
             request=request,
         )
     )
+
+
+async def keep_view(request, datasette):
+    """POST /{database}/-/cattags/keep: path, the source file a person keeps
+    of its set; the others become redundant (`cattags duplicates --redundant`)."""
+    library, form, refusal = await read_write_request(request, datasette)
+    if refusal:
+        return refusal
+    path = dict(form).get("path", "")
+    if not path:
+        return answer(datasette, request, form, 400, "Say which file to keep (path)")
+    actor = str((request.actor or {}).get("id"))
+    others, failed = await write(
+        datasette, request, form, library, lambda db: keep(db, path, actor)
+    )
+    if failed:
+        return failed
+    message = f"Keeping {path}; {len(others):,} other file{'s' * (len(others) != 1)} of its set"
+    message += " marked redundant (nothing is deleted)"
+    return answer(datasette, request, form, 200, message, {"kept": path, "redundant": others})
 
 
 async def decide_view(request, datasette):

@@ -30,7 +30,8 @@ Searching hashes
     kernels     search's compiled loops (used by search only)
     matching    the near-duplicate rule, as is and through turned or cropped variants
     nearby      store neighbours, near-duplicate pairs and clusters
-    groups      near-duplicate groups: decisions, clusters, listing (numpy only)
+    groups      near-duplicate groups: decisions and clusters (numpy only)
+    duplicates  sets of files that are one picture or near-duplicates; the kept file
     lookup      nearest_images(), looks_like(): SQL functions, bounded (numpy only)
     lookgroups  look-alike groups (k-means) and the look order
 

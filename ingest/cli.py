@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 import errno
 import importlib.util
 import json
@@ -439,8 +438,8 @@ def parse_bytes(text: str) -> int:
 
 @cli.command()
 @database_option
-@click.option("--json", "as_json", is_flag=True, help="The groups as JSON")
-@click.option("--csv", "as_csv", is_flag=True, help="One CSV row per picture of each group")
+@click.option("--json", "as_json", is_flag=True, help="The sets as JSON")
+@click.option("--csv", "as_csv", is_flag=True, help="One CSV row per file of each set")
 @click.option(
     "--different",
     nargs=2,
@@ -448,47 +447,103 @@ def parse_bytes(text: str) -> int:
     help="Remember that pictures A and B are not the same (never a pair again)",
 )
 @click.option("--same", nargs=2, metavar="A B", help="Remember that A and B are the same picture")
-def duplicates(database, as_json, as_csv, different, same):
-    """List near-duplicate groups, largest first, or record a decision.
+@click.option(
+    "--keep",
+    metavar="PATH",
+    help="Remember that you keep this file (relative to the source folder) of its set",
+)
+@click.option(
+    "--redundant",
+    is_flag=True,
+    help="Print the files you did not keep of each set with a kept file, one per line",
+)
+@click.option("-0", "--null", "null", is_flag=True, help="With --redundant: end each path with NUL")
+def duplicates(database, as_json, as_csv, different, same, keep, redundant, null):
+    """List the sets of files that are one picture or near-duplicates, most
+    files first, or record a decision.
 
-    A decision outlives every rule change, `cattags pairs` and re-ingest;
-    the groups follow it at once.
+    Each file is listed by its path, with its format, bytes, checksum and
+    date, and how it differs from the first file of its picture. A decision
+    outlives every rule change, `cattags pairs` and re-ingest. Nothing is
+    ever deleted: --redundant lists the files you chose not to keep, for you
+    to move or delete.
 
-    Example:
+    Examples:
+
+        cattags duplicates --db cats/cats.db --keep holiday/IMG_0001.JPG
+
+        cattags duplicates --db cats/cats.db --redundant -0 | xargs -0 mv -t ~/set-aside
 
         cattags duplicates --db cats/cats.db --different 640x480_00ff00ff00ff00ff 641x480_00ff00ff00ff00fe
     """
-    from .groups import decide, list_groups
+    from .duplicates import keep as keep_file
+    from .duplicates import list_sets, redundant_paths, summarise
+    from .groups import decide
 
     if different and same:
         raise click.UsageError("give --different or --same, not both: one decision at a time")
-    with existing_database(database, changes=bool(different or same)) as db:
+    if null and not redundant:
+        raise click.UsageError("-0 goes with --redundant")
+    decisions = bool(different or same or keep)
+    with existing_database(database, changes=decisions) as db:
         for decision, pair in (("different", different), ("same", same)):
             if pair:
                 decide(db, pair[0], pair[1], decision, "cattags duplicates")
                 click.echo(f"{pair[0]} and {pair[1]}: {decision}")
-        groups = list_groups(db)
-    if different or same:
-        return
+        if keep:
+            others = keep_file(db, keep, "cattags duplicates")
+            click.echo(f"keeping {keep}; {len(others):,} other file(s) of its set are redundant")
+        if decisions:
+            return
+        if redundant:
+            end = b"\0" if null else b"\n"
+            out = sys.stdout.buffer
+            for path in redundant_paths(db):
+                out.write(path + end)
+            return
+        sets = list_sets(db)
     if as_json:
-        click.echo(json.dumps([dataclasses.asdict(group) for group in groups], indent=2))
+        click.echo(json.dumps([copy_set.as_dict() for copy_set in sets], indent=2))
     elif as_csv:
-        writer = csv.writer(sys.stdout)
-        writer.writerow(["cluster", "id", "size", "format", "folder", "bytes", "paths"])
-        for group in groups:
-            for p in group.pictures:
-                row = [p["id"], p["size"], p["format"], p["folder"], p["bytes"]]
-                writer.writerow([group.cluster, *row, " | ".join(p["paths"])])
+        write_sets_csv(sets)
     else:
-        for group in groups:
-            click.echo(f"group {group.cluster}: {len(group.pictures)} pictures")
-            for p in group.pictures:
-                where = f"{p['folder']}/" if p["folder"] else "./"
-                paths = ", ".join(p["paths"]) or "(no source file)"
-                click.echo(
-                    f"  {p['id']}  {p['format']}  {p['bytes'] or 0:,} bytes  {where}  {paths}"
-                )
-        click.echo(f"{len(groups):,} groups")
+        for copy_set in sets:
+            echo_set(copy_set)
+        click.echo(summarise(sets).line())
+
+
+SET_COLUMNS = "set cluster image_id path size format mode bytes sha256 modified kept differs"
+
+
+def write_sets_csv(sets) -> None:
+    writer = csv.writer(sys.stdout)
+    writer.writerow(SET_COLUMNS.split())
+    for copy_set in sets:
+        for f in copy_set.files:
+            writer.writerow(
+                [copy_set.number, copy_set.cluster, f.image_id, f.path, f.size, f.format, f.mode]
+                + [f.bytes, f.sha256, f.modified, int(f.kept), f.differs]
+            )
+
+
+def echo_set(copy_set) -> None:
+    """A set as text: a heading, then a line a file."""
+    kind = f"near-duplicate group {copy_set.cluster}" if copy_set.cluster else "one picture"
+    pictures = len(copy_set.pictures)
+    click.echo(
+        f"set {copy_set.number}: {len(copy_set.files)} files of {pictures}"
+        f" picture{'s' * (pictures != 1)} ({kind})"
+    )
+    for picture in copy_set.pictures:
+        gone = "  (its source files are gone)" if not picture.files else ""
+        click.echo(f"  picture {picture.id}{gone}")
+        for f in picture.files:
+            facts = f"{f.size}  {f.format or '?'}  {f.bytes or 0:,} bytes"
+            when = (f.modified or "?")[:10]
+            kept = "  KEPT" if f.kept else ""
+            click.echo(f"    {f.path}  {facts}  {when}  sha256 {(f.sha256 or '?')[:12]}{kept}")
+            if f.differs:
+                click.echo(f"      {f.differs}")
 
 
 COUNT_HELP = "New distinct pictures to save from URL [default: 1]"

@@ -46,6 +46,14 @@ class UnknownPicture(CattagsError):
         self.image_ids = image_ids
 
 
+class UnknownFile(CattagsError):
+    """A path that is no present source file of the database."""
+
+    def __init__(self, path: str):
+        super().__init__(f"no such source file: {path} (paths are relative to the source folder)")
+        self.path = path
+
+
 class DamagedDatabase(CattagsError):
     """A database file that SQLite finds corrupt."""
 

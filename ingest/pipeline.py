@@ -19,7 +19,7 @@ from sqlite_utils import Database
 from .errors import CattagsError, NoPictures, ReadOnlyDatabase
 from .matching import parse_rule
 from .parallel import capped_workers
-from .rows import insert_image, save_variants, write_back_thumbnail
+from .rows import FILE_READING, insert_image, save_variants, write_back_thumbnail
 from .scanning import ScanItem, ScanProblem, Skipped, SourceFile, iter_source_files
 from .store import (
     begin_immediate,
@@ -340,13 +340,14 @@ class Run:
             [(file.relative,) for file in batch],
         )
         marks = ",".join("?" * len(batch))
-        # A picture stored before variant hashes existed is read once more.
+        # A picture stored before variant hashes existed, or a file stored
+        # before files had their own hashes, is read once more.
         known = {
             row[0]: (row[1], row[2])
             for row in self.db.execute(
                 f"SELECT path, bytes, mtime FROM files"
                 f" JOIN variant_hashes v ON v.image_id = files.image_id"
-                f" WHERE path IN ({marks})",
+                f" WHERE path IN ({marks}) AND files.whash IS NOT NULL",
                 [file.relative for file in batch],
             )
         }
@@ -365,12 +366,12 @@ class Run:
         if result.failed:
             save_error(self.db, file.relative, result.stage, result.error)
             self.summary.errors += 1
-            self._save_file_row(file, None, result.bytes, result.sha256)
+            self._save_file_row(file, None, result.bytes, result.sha256, {})
         else:
             image_id = self._save_image(result)
             folder = str(PurePosixPath(file.relative).parent)
             save_tags(self.db, image_id, tags_from_path(folder), "source")
-            self._save_file_row(file, image_id, result.bytes, result.sha256)
+            self._save_file_row(file, image_id, result.bytes, result.sha256, result.image)
             self.touched.add(image_id)
         self.on_progress(1)
         self.pending += 1
@@ -381,12 +382,19 @@ class Run:
             self._commit()
 
     def _save_file_row(
-        self, file: SourceFile, image_id: str | None, size: int | None, sha256: str | None
+        self,
+        file: SourceFile,
+        image_id: str | None,
+        size: int | None,
+        sha256: str | None,
+        reading: dict[str, object],
     ) -> None:
+        """The file's row; `reading` is its own images row (format, mode and
+        hashes of this file: another file of its picture may differ)."""
         self.db.execute(
-            "INSERT OR REPLACE INTO files"
-            " (path, image_id, bytes, mtime, sha256, missing_since, raw_path)"
-            " VALUES (?, ?, ?, ?, ?, NULL, ?)",
+            "INSERT OR REPLACE INTO files (path, image_id, bytes, mtime, sha256, missing_since,"
+            " raw_path, format, mode, whash, phash, dhash)"
+            " VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)",
             [
                 file.relative,
                 image_id,
@@ -394,6 +402,7 @@ class Run:
                 file.mtime,
                 sha256,
                 file.raw,
+                *(reading.get(key) for key in FILE_READING),
             ],
         )
 

@@ -402,6 +402,40 @@ CREATE TABLE counts (
         db.execute(trigger)
 
 
+FILE_COLUMNS = {  # each file's own reading, beside its picture's (files of one picture can differ)
+    "format": "Pillow's format name of this file, e.g. JPEG",
+    "mode": "Pillow mode of this file, e.g. RGB or L",
+    "whash": "this file's wavelet hash, 16 hex digits (its picture's id holds the first file's)",
+    "phash": "this file's perceptual (DCT) hash",
+    "dhash": "this file's difference hash",
+}
+
+
+@migrations()
+def m015_file_duplicates(db: Database) -> None:
+    """Each file's own format, mode and hashes, so that files merged into one
+    picture can be told apart; and the file a person keeps of a set of
+    copies (`cattags duplicates --redundant` lists the others)."""
+    for column, meaning in FILE_COLUMNS.items():
+        db.execute(f"ALTER TABLE files ADD COLUMN {column} TEXT /* {meaning} */")
+    # A picture's only file is read as the picture was; files of pictures
+    # with several keep NULL, and the next ingest reads them once more.
+    db.execute(
+        "UPDATE files SET (format, mode, whash, phash, dhash) ="
+        " (SELECT format, mode, whash, phash, dhash FROM images WHERE id = files.image_id)"
+        " WHERE image_id IN"
+        " (SELECT image_id FROM files GROUP BY image_id HAVING count(*) = 1)"
+    )
+    db.execute(
+        """
+CREATE TABLE kept_files (
+    path TEXT PRIMARY KEY,           -- a source file (files.path) a person keeps of its copies
+    actor TEXT,                      -- who decided: a Datasette actor id, or the command
+    at TEXT NOT NULL                 -- when, UTC ISO 8601
+)"""
+    )
+
+
 def ensure_schema(db: Database) -> None:
     """Apply pending migrations; safe to call on every open."""
     migrations.apply(db)

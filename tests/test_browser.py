@@ -5,6 +5,7 @@ against a real `datasette serve` process. Screenshots go to build/screenshots/
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from PIL import Image
 
 from ingest.pipeline import ingest
 from ingest.store import open_database
@@ -331,13 +333,13 @@ def test_an_immutable_copy_shows_the_thumbnail_enlarged(cats, browser):
         shot(page, "picture-immutable")
 
 
-def test_the_review_page_marks_a_pair_and_moves_the_others(served, page):
+def test_the_review_page_keeps_a_file_marks_a_pair_and_moves_the_others(served, page):
     base, login, db = served
     signed_in(page, login, base + "/cats/-/cattags/duplicates")
     groups_before = page.locator("section.cattags-group").count()
     assert groups_before > 0
     shot(page, "duplicates", full=True)
-    last = page.locator("section.cattags-group").last
+    last = page.locator("section.cattags-group:has(input[name=image_a])").last
     pair = (
         last.locator("input[name=image_a]").first.get_attribute("value"),
         last.locator("input[name=image_b]").first.get_attribute("value"),
@@ -346,14 +348,58 @@ def test_the_review_page_marks_a_pair_and_moves_the_others(served, page):
     page.wait_for_load_state()
     assert "Marked as not the same picture" in page.content()
     assert rows(db, "select image_a, image_b, decision from decisions") == [(*pair, "different")]
-    first = page.locator("section.cattags-group").first
-    keep = first.locator(".cattags-candidate").first
-    others = first.locator(".cattags-candidate").count() - 1
-    keep.locator("button").click()
+    near = page.locator("section.cattags-group:has(input[name=image_a])").first
+    path = near.locator("input[name=path]").first.get_attribute("value")
+    near.locator("button:has-text('Keep this file')").first.click()
+    page.wait_for_load_state()
+    assert f"Keeping {path}" in page.content()
+    assert rows(db, "select path from kept_files") == [(path,)]
+    near = page.locator("section.cattags-group:has(.cattags-kept)")
+    assert near.locator(".cattags-redundant").count() == near.locator("li").count() - 1
+    others = near.locator(".cattags-set-aside input[name=image_id]").count()
+    near.locator(".cattags-set-aside button").click()
     page.wait_for_load_state()
     assert f"Moved {others} picture" in page.content()
     moved = rows(db, "select count(*) from images where folder = 'duplicates'")[0][0]
     assert moved == others
+
+
+def test_a_set_of_three_files_of_one_picture_on_desktop_and_phone(cats, browser):
+    """Byte copies and a PNG of one picture: one card a file, each saying how it differs."""
+    ingest(cats, workers=1)
+    db = cats / "cats.db"
+    alone = rows(
+        db,
+        "select min(f.path) from files f join images i on i.id = f.image_id"
+        " where i.cluster is null and i.format = 'JPEG' group by i.id having count(*) = 1",
+    )
+    original = cats / alone[0][0]
+    (cats / "backup").mkdir()
+    shutil.copyfile(original, cats / "backup" / original.name)
+    Image.open(original).save(cats / "backup" / (original.stem + ".png"))
+    ingest(cats, workers=1)
+    with serving(db) as (base, login):
+        page = browser.new_page(viewport=DESKTOP)
+        signed_in(page, login, base + "/cats/-/cattags/duplicates")
+        for viewport, name in ((DESKTOP, "duplicates-three-files"), (PHONE, "duplicates-phone")):
+            page.set_viewport_size(viewport)
+            page.reload()
+            three = page.locator(
+                f"section.cattags-group:has(code:text-is('backup/{original.stem}.png'))"
+            )
+            assert three.locator(".cattags-candidate").count() == 3
+            assert three.locator("button:has-text('Keep this file')").count() == 3
+            assert "one picture" in three.locator("h2").inner_text()
+            differs = three.locator(".cattags-differs").all_inner_texts()
+            assert len(differs) == 2
+            assert any(text.startswith("The same bytes as") for text in differs)
+            assert any("format (PNG, not JPEG)" in text for text in differs)
+            three.scroll_into_view_if_needed()
+            cards = [c.bounding_box() for c in three.locator(".cattags-candidate").all()]
+            assert all(c["x"] + c["width"] <= viewport["width"] for c in cards)  # nothing cut off
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SHOTS / f"{name}.png"), clip=three.bounding_box())
+        page.close()
 
 
 KINDS = ("tabby", "black", "ginger", "grey", "calico")  # the demo's kinds of cat

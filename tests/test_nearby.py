@@ -283,15 +283,15 @@ def test_a_same_decision_joins_two_pictures_the_rule_keeps_apart(cats):
     assert CliRunner().invoke(cli, ["pairs", "--db", str(db), "--rule", "phash<=2"]).exit_code == 0
     assert cluster_of(db, a) is not None and cluster_of(db, a) == cluster_of(db, b)
     listed = CliRunner().invoke(cli, ["duplicates", "--db", str(db), "--json"])
-    groups = json.loads(listed.output)
-    together = [g for g in groups if {a, b} <= {p["id"] for p in g["pictures"]}]
+    sets = json.loads(listed.output)
+    together = [s for s in sets if {a, b} <= {p["id"] for p in s["pictures"]}]
     assert len(together) == 1 and together[0]["pairs"][0]["rule"].startswith("same picture")
     table = CliRunner().invoke(cli, ["duplicates", "--db", str(db), "--csv"])
     header, *lines = table.output.splitlines()
-    assert header == "cluster,id,size,format,folder,bytes,paths"
-    assert len(lines) == sum(len(g["pictures"]) for g in groups)
+    assert header.startswith("set,cluster,image_id,path,")
+    assert len(lines) == sum(s["files"] for s in sets)
     text = CliRunner().invoke(cli, ["duplicates", "--db", str(db)])
-    assert text.output.startswith("group ") and text.output.endswith(f"{len(groups)} groups\n")
+    assert text.output.startswith("set 1: ") and f"\n{len(sets)} sets: " in text.output
 
 
 def test_a_decision_about_unknown_pictures_is_a_clean_error(cats):

@@ -2,6 +2,7 @@
 facets, nearest cats, the similar-images query, moves and their refusals."""
 
 import asyncio
+import html
 import json
 import re
 import shutil
@@ -17,8 +18,10 @@ import pytest
 from datasette.app import Datasette
 from datasette.plugins import pm
 from PIL import Image
+from sqlite_utils import Database
 
 import datasette_cattags
+from ingest.duplicates import list_sets
 from ingest.pipeline import ingest
 
 from .conftest import rows
@@ -831,9 +834,10 @@ async def test_the_original_route_serves_only_files_under_the_source_root(cats_d
     assert (await private.client.get(f"/cats/-/cattags/original/{other}")).status_code == 403
 
 
-async def decide_post(ds, actor, a, b, decision, token=True, json_answer=True):
+async def review_post(ds, actor, action, data, token=True, json_answer=True):
+    """A POST from the duplicates review (decide or keep) as a form sends it."""
     cookies = cookies_for(ds, actor) if actor else {}
-    data = [("image_a", a), ("image_b", b), ("decision", decision)]
+    data = list(data)
     if token:
         value, cookies = await csrf(ds, cookies)
         data.append(("csrftoken", value))
@@ -841,11 +845,16 @@ async def decide_post(ds, actor, a, b, decision, token=True, json_answer=True):
     if json_answer:
         headers["accept"] = "application/json"
     return await ds.client.post(
-        "/cats/-/cattags/decide",
+        f"/cats/-/cattags/{action}",
         content=str(httpx.QueryParams(data)),
         cookies=cookies,
         headers=headers,
     )
+
+
+async def decide_post(ds, actor, a, b, decision, token=True, json_answer=True):
+    data = [("image_a", a), ("image_b", b), ("decision", decision)]
+    return await review_post(ds, actor, "decide", data, token, json_answer)
 
 
 def a_group_of_two(cats_db) -> tuple[str, str]:
@@ -860,22 +869,48 @@ def a_group_of_two(cats_db) -> tuple[str, str]:
 
 
 @pytest.mark.asyncio
-async def test_the_review_page_lists_groups_largest_first_with_their_differences(cats_db):
+async def test_the_review_page_lists_sets_of_files_most_first_with_their_differences(cats_db):
     ds = make([cats_db])
     page = await ds.client.get("/cats/-/cattags/duplicates")
     assert page.status_code == 200
     sizes = [
-        int(n) for n in re.findall(r'<span class="cattags-count">(\d+) pictures</span>', page.text)
+        int(n) for n in re.findall(r'<span class="cattags-count">(\d+) files</span>', page.text)
     ]
     assert sizes and sizes == sorted(sizes, reverse=True)
-    groups = rows(cats_db, "select count(distinct cluster) from images where cluster is not null")
-    assert f"{groups[0][0]} groups" in page.text
-    assert "Bytes" in page.text and "Source" in page.text and "bits" in page.text
+    sets = list_sets(Database(cats_db))
+    assert f"{len(sets)} sets of files" in page.text
+    cards = re.findall(r'<p class="cattags-path"><code>([^<]+)</code>', page.text)
+    assert cards == [html.escape(f.path) for s in sets for f in s.files]
+    assert "Bytes" in page.text and "sha256" in page.text and "bits" in page.text
     assert 'action="/cats/-/cattags/decide"' not in page.text  # anonymous: view only
+    assert 'action="/cats/-/cattags/keep"' not in page.text
     root_page = await ds.client.get("/cats/-/cattags/duplicates", cookies=cookies_for(ds, ROOT))
     assert 'action="/cats/-/cattags/decide"' in root_page.text and "csrftoken" in root_page.text
+    assert root_page.text.count("Keep this file") == sum(len(s.files) for s in sets)
     gallery = await ds.client.get("/cats/images")
     assert 'href="/cats/-/cattags/duplicates"' in gallery.text
+
+
+@pytest.mark.asyncio
+async def test_keeping_a_file_from_the_review_page_marks_the_others_redundant(cats_db):
+    ds = make([cats_db])
+    copy_set = list_sets(Database(cats_db))[0]
+    first, *others = [f.path for f in copy_set.files]
+    assert (await review_post(ds, None, "keep", [("path", first)])).status_code == 403
+    answer = await review_post(ds, ROOT, "keep", [("path", first)])
+    assert answer.status_code == 200, answer.text
+    assert set(answer.json()["redundant"]) == set(others)
+    assert rows(cats_db, "select path, actor from kept_files") == [(first, "root")]
+    page = await ds.client.get("/cats/-/cattags/duplicates", cookies=cookies_for(ds, ROOT))
+    assert page.text.count('cattags-badge">Kept') == 1
+    assert page.text.count(">Redundant<") == len(others)
+    missing = await review_post(ds, ROOT, "keep", [("path", "no/such.jpg")])
+    assert missing.status_code == 404 and "no such source file" in missing.json()["message"]
+    assert (await review_post(ds, ROOT, "keep", [])).status_code == 400
+    immutable = make(immutables=[cats_db])
+    refused = await review_post(immutable, ROOT, "keep", [("path", others[0])])
+    assert refused.status_code == 403 and "read-only" in refused.json()["message"]
+    assert rows(cats_db, "select path from kept_files") == [(first,)]
 
 
 @pytest.mark.asyncio

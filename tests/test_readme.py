@@ -35,7 +35,8 @@ def demo(tmp_path_factory) -> Path:
 
 def run(line: str, where: Path):
     """One README line, run with its paths inside `where`."""
-    args = shlex.split(line.split(" > ")[0])[1:]  # output redirection is the shell's
+    # Output redirection and pipes are the shell's: the command is what comes first.
+    args = shlex.split(re.split(r" [>|] ", line)[0])[1:]
     paths = {"./cats": "cats", "cats/cats.db": "cats/cats.db", "cats.db": "cats.db"}
     args = [str(where / paths[a]) if a in paths else a for a in args]
     args = [str(where / a) if a.endswith(".png") or a.startswith("demo/") else a for a in args]

@@ -40,7 +40,20 @@ EXPECTED_COLUMNS = {
     ],
     "neighbours": ["image_id", "rank", "neighbour_id", "distance"],
     "thumbnails": ["image_id", "png", "sha256"],
-    "files": ["path", "image_id", "bytes", "mtime", "sha256", "missing_since", "raw_path"],
+    "files": [
+        "path",
+        "image_id",
+        "bytes",
+        "mtime",
+        "sha256",
+        "missing_since",
+        "raw_path",
+        "format",
+        "mode",
+        "whash",
+        "phash",
+        "dhash",
+    ],
     "image_tags": ["image_id", "tag", "origin"],
     "pairs": ["image_a", "image_b", "algorithm", "distance", "near_duplicate", "rule"],
     "moves": [
@@ -62,6 +75,7 @@ EXPECTED_COLUMNS = {
     "looks": ["image_id", "look"],
     "look_groups": ["look", "pictures", "centre", "position", "strip"],
     "counts": ["facet", "value", "count"],
+    "kept_files": ["path", "actor", "at"],
 }
 # Index name, its table, its columns (comma-separated).
 INDEX_TABLE = """
@@ -102,6 +116,7 @@ PRIMARY_KEYS = {
     "counts": ["facet", "value"],
     "looks": ["image_id"],
     "look_groups": ["look"],
+    "kept_files": ["path"],
 }
 
 
