@@ -33,8 +33,13 @@ file is hashed the way `cattags ingest` does in the exact mode and in the
 fast mode (`--fast`: decoded at a reduced scale). The table gives the
 recall of each mode, and the seconds each spent hashing.
 
+With --listed N it gives the "listed" column instead (benchmarks/listed.py):
+copies of N photographs written as files, ingested by `cattags ingest`, and
+the share of each kind that `cattags duplicates` lists with its original.
+
 Usage: python benchmarks/duplicates.py PHOTO_FOLDER... [--copies 1000]
            [--rule phash+dhash<=18] [--cache hashes.npz] [--megapixels 12]
+           [--listed 101 [--crops]]
 """
 
 from __future__ import annotations
@@ -47,6 +52,7 @@ from concurrent.futures import ProcessPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 
+import listed
 import numpy as np
 from PIL import Image, ImageEnhance
 
@@ -58,20 +64,8 @@ from ingest.pipeline import HASH_MODES
 KINDS = ("plain", "crop 5%", "mirror", "turn 90")
 TILES = 3  # a 3x3 grid of tiles from each photograph
 FLAT = 8.0  # tiles whose grey levels vary less than this (std) are left out
-SUFFIXES = {".jpg", ".jpeg", ".png"}
 SAME_PHOTO = 0.95  # pixel correlation from which a pair is one photograph stored twice
 JUDGED = 2_000  # pairs judged by pixels per row at most (a seeded sample, scaled up)
-
-
-def photographs(folders: list[Path]) -> list[Path]:
-    """Every picture file under the folders, in a stable order."""
-    found = [
-        path
-        for folder in folders
-        for path in folder.rglob("*")
-        if path.suffix.lower() in SUFFIXES and path.is_file()
-    ]
-    return sorted(found)
 
 
 def jpeg_bytes(img: Image.Image, quality: int) -> bytes:
@@ -364,9 +358,20 @@ def main() -> None:
     parser.add_argument(
         "--megapixels", type=float, help="compare the hash modes on photographs this big"
     )
+    parser.add_argument(
+        "--listed",
+        type=int,
+        metavar="N",
+        help="the listed column instead: copies of N photographs ingested as files (listed.py)",
+    )
+    parser.add_argument("--crops", action="store_true", help="with --listed: ingest --crops")
     args = parser.parse_args()
     rule = parse_rule(args.rule)
-    paths = photographs(args.folders)
+    paths = listed.photographs(args.folders)
+    if args.listed:
+        picked = np.random.default_rng(7).choice(len(paths), min(args.listed, len(paths)), False)
+        listed.measure([paths[n] for n in sorted(picked)], args.crops)
+        return
     if args.megapixels:
         compare_modes(paths, args.copies, args.megapixels, rule)
         return

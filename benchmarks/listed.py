@@ -61,7 +61,14 @@ CROP_KINDS = ("crop 1 side", "crop centred", "border")
 
 
 def photographs(folders: list[Path]) -> list[Path]:
-    return sorted(p for f in folders for p in f.rglob("*") if p.suffix.lower() in SUFFIXES)
+    """Every picture file under the folders, in a stable order."""
+    found = [
+        path
+        for folder in folders
+        for path in folder.rglob("*")
+        if path.suffix.lower() in SUFFIXES and path.is_file()
+    ]
+    return sorted(found)
 
 
 def with_orientation(jpeg: bytes, orientation: int) -> bytes:
