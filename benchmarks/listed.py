@@ -16,8 +16,8 @@ a copy as listed when its file is in the same set as its original's.
     mirror        flipped left to right
     turn 90       turned a quarter
     resize 50%    half the width and height
-    crop 1 side   up to 10% off one side        (--crops)
-    crop centred  5% off every side             (--crops)
+    crop 1 side   2-10% off one side            (--crops)
+    crop centred  2-5% off every side           (--crops)
     border        a screenshot-style frame, PNG (--crops)
 
 Sets that hold files of two different photographs are false joins; they are
@@ -104,12 +104,13 @@ def write_copy(img: Image.Image, original: Path, kind: str, target: Path, rng) -
     elif kind == "resize 50%":
         img = img.resize((w // 2, h // 2), Image.Resampling.LANCZOS)
     elif kind == "crop 1 side":
-        cut = rng.uniform(0.03, 0.10)
+        cut = rng.uniform(0.02, 0.10)
         dw, dh = round(cut * w), round(cut * h)
         boxes = [(dw, 0, w, h), (0, dh, w, h), (0, 0, w - dw, h), (0, 0, w, h - dh)]
         img = img.crop(boxes[int(rng.integers(4))])
     elif kind == "crop centred":
-        dw, dh = round(0.05 * w), round(0.05 * h)
+        cut = rng.uniform(0.02, 0.05)
+        dw, dh = round(cut * w), round(cut * h)
         img = img.crop((dw, dh, w - dw, h - dh))
     elif kind == "border":
         side, top = round(0.03 * w), round(0.06 * h)

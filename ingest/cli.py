@@ -101,8 +101,8 @@ def crops_option(function):
     return click.option(
         "--crops/--no-crops",
         default=None,
-        help="Also find copies with about 5% cut off a side"
-        " (a search over 4 more variants) [default: as stored, else no]",
+        help="Also find cropped copies: up to 10% off one side, 5% off every side, or framed"
+        " (a search over 14 more variants) [default: as stored, else no]",
     )(function)
 
 

@@ -40,8 +40,8 @@ class Hashes:
 
 
 # How a copy can differ from its original beyond what the hashes forgive: the
-# seven other orientations of a picture (mirrored, turned, both), and about 5%
-# cut off one side. Each picture stores the hashes of these variants of
+# seven other orientations of a picture (mirrored, turned, both), a part cut
+# off, or a frame added. Each picture stores the hashes of these variants of
 # itself, so a copy's plain hashes meet one of its original's variants.
 # Each turn as an array operation (equal to Pillow's Transpose of the same
 # name), with what a pair that meets through it is called.
@@ -55,8 +55,26 @@ TURNS = (
     (lambda a: a[::-1, ::-1].T, "turned 90°, mirrored"),  # TRANSVERSE
 )
 CROP = 0.05  # the share of a side a cropped variant leaves out
-CROPS = ((CROP, 0, 1, 1), (0, CROP, 1, 1), (0, 0, 1 - CROP, 1), (0, 0, 1, 1 - CROP))
-VARIANT_NAMES = tuple(name for _, name in TURNS) + ("cropped",) * len(CROPS)
+
+
+def one_side(share: float) -> tuple[tuple[float, float, float, float], ...]:
+    """Boxes (left, top, right, bottom, as shares) that leave out `share` of one side."""
+    return (share, 0, 1, 1), (0, share, 1, 1), (0, 0, 1 - share, 1), (0, 0, 1, 1 - share)
+
+
+# Crops: 5%, 10% and 7.5% off one side (a copy cut between two of them still
+# meets one), and 5% off every side (a slight zoom). Pictures stored before
+# the later crops existed have the first four only.
+CROPS = (
+    *one_side(CROP),
+    *one_side(2 * CROP),
+    (CROP, CROP, 1 - CROP, 1 - CROP),
+    *one_side(1.5 * CROP),
+)
+TRIM = 0.25  # the most of a side the trimmed variant leaves out as a plain margin
+MARGIN_LEVELS = 6  # grey levels a margin's pixels may stray from its edge's median
+MARGIN_SIDE = 256  # margins are found on the grey picture reduced to at most this side
+VARIANT_NAMES = tuple(name for _, name in TURNS) + ("cropped",) * len(CROPS) + ("margins cut off",)
 TURN_VARIANTS = len(TURNS)  # variants 0..6 are turns, the rest crops
 VARIANT_HASHES = ("whash", "phash", "dhash")  # per variant, in this order
 VARIANT_BYTES = 8 * len(VARIANT_HASHES)  # one variant's packed hashes
@@ -158,10 +176,19 @@ def hash_image(img: Image.Image, gray: Image.Image | None = None) -> Hashes:
     phash and dhash follow imagehash's steps on a 32x32 reduction of the whash
     working picture, not on the original: that saves two full-size resizes.
     """
-    return hashes_from_working(whash_working_image(img, gray))
+    source = img.convert("L") if gray is None else gray
+    working = whash_working_image(img, source)
+    # Margins on a box reduction, which does not ring at a margin's edge as
+    # the working picture's Lanczos does; a big working picture rings over
+    # too few pixels to matter, and is the cheaper one to reduce.
+    sharp = working if working.width >= 2 * MARGIN_SIDE else source
+    factor = -(-max(sharp.size) // MARGIN_SIDE)
+    return hashes_from_working(working, content_box(sharp.reduce(factor) if factor > 1 else sharp))
 
 
-def hashes_from_working(gray: Image.Image) -> Hashes:
+def hashes_from_working(
+    gray: Image.Image, content: tuple[float, float, float, float] = (0, 0, 1, 1)
+) -> Hashes:
     """All three hashes from the whash working picture.
 
     One pass sums its 64x64 blocks: their 8x8 totals give whash, their means
@@ -183,18 +210,24 @@ def hashes_from_working(gray: Image.Image) -> Hashes:
         whash=whash_from_sums(gray, coarse),
         phash=phash_from_small(small),
         dhash=dhash_from_small(small),
-        variants=variant_hashes(start, small, coarse),
+        variants=variant_hashes(start, small, coarse, content),
     )
 
 
-def variant_hashes(start: Image.Image, small: Image.Image, coarse: np.ndarray) -> bytes:
+def variant_hashes(
+    start: Image.Image,
+    small: Image.Image,
+    coarse: np.ndarray,
+    content: tuple[float, float, float, float] = (0, 0, 1, 1),
+) -> bytes:
     """The whash, phash and dhash of every variant in `VARIANT_NAMES`, packed
     as little-endian uint64 (variant by variant, hashes in VARIANT_HASHES order).
 
     A turn moves the 8x8 block sums and the 9x8 dhash reduction as it moves
     the picture, so the seven turns cost array operations and small DCTs,
-    not new reductions. The crops reduce the 64x64 (or smaller) picture
-    again with a box that leaves a side out. Variant whashes are "block above
+    not new reductions. The crops (`CROPS`, then `content`: the picture
+    inside its plain margins) reduce the 64x64 (or smaller) picture again
+    with a box that leaves the cut part out. Variant whashes are "block above
     the median" like whash itself, without imagehash's tie rule: variants
     only ever meet plain hashes.
     """
@@ -208,7 +241,7 @@ def variant_hashes(start: Image.Image, small: Image.Image, coarse: np.ndarray) -
         # dhash of the turned picture: the reduction that becomes 9 wide.
         reduced.append(turn(tall if turn(wide).shape[1] == HASH_SIZE else wide))
     side, step = start.width, PHASH_SIDE // HASH_SIZE
-    for left, top, right, bottom in CROPS:
+    for left, top, right, bottom in (*CROPS, content):
         box = (left * side, top * side, right * side, bottom * side)
         cropped = start.resize((PHASH_SIDE, PHASH_SIDE), Image.Resampling.LANCZOS, box=box)
         values = np.asarray(cropped, dtype=np.float64)
@@ -228,6 +261,26 @@ def variant_hashes(start: Image.Image, small: Image.Image, coarse: np.ndarray) -
         axis=1,
     )
     return codes.astype("<u8").tobytes()
+
+
+def content_box(gray: Image.Image) -> tuple[float, float, float, float]:
+    """The picture inside its plain margins (a frame, a screenshot's bars, a
+    letterbox), as shares of each side: rows and columns at an edge whose
+    pixels all lie within MARGIN_LEVELS of that edge's median are margin, up
+    to TRIM of a side. The whole picture when it has none."""
+    values = np.asarray(gray, dtype=np.int16)
+
+    def margin(lines: np.ndarray) -> float:
+        level = np.median(lines[0])
+        if np.abs(lines[0] - level).max() > MARGIN_LEVELS:
+            return 0.0  # most pictures: no margin, and nothing more to look at
+        most = int(len(lines) * TRIM)
+        plain = np.all(np.abs(lines[:most] - level) <= MARGIN_LEVELS, axis=1)
+        return (most if plain.all() else int(np.argmin(plain))) / len(lines)
+
+    top, bottom = margin(values), margin(values[::-1])
+    left, right = margin(values.T), margin(values.T[::-1])
+    return left, top, 1 - right, 1 - bottom
 
 
 def _above_median(values: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import CattagsError
-from .hashing import CROPS, TURN_VARIANTS, VARIANT_HASHES, VARIANT_NAMES
+from .hashing import TURN_VARIANTS, VARIANT_HASHES, VARIANT_NAMES
 
 # phash + dhash <= 18 found every re-encoded, resized, brightened and blurred
 # copy in real photos with no false pair, and extrapolates to under 5 false
@@ -30,7 +30,7 @@ PLAIN = -1  # `Matches.how` of a pair that met as is
 # of a pair as is: on real photographs (benchmarks/duplicates.py) every
 # mirrored or turned copy met its original's variant within 7 bits of
 # phash+dhash and every 5% crop within 6, while unrelated pictures meet one
-# of the 7 turns or 4 crops far more often than they meet as is.
+# of the 7 turns or 14 crops far more often than they meet as is.
 TURN_SHARE = 1 / 2  # of the rule's limit, for mirrored and turned variants
 CROP_SHARE = 1 / 3  # of the rule's limit, for cropped variants
 
@@ -86,7 +86,9 @@ class Codes:
     ids: list[str]
     plain: dict[str, np.ndarray]  # hash name -> (N,) uint64
     variants: np.ndarray  # (N, variants, 3) uint64, hashes in VARIANT_HASHES order
-    has_variants: np.ndarray  # (N,) bool: pictures stored before variants have none
+    # (N, variants) bool: which each picture has (pictures stored before
+    # variants have none, those stored before the later crops the first 11).
+    has_variants: np.ndarray
 
 
 @dataclass
@@ -107,7 +109,7 @@ class Matches:
 
 def used_variants(crops: bool) -> list[int]:
     """The variants a search compares: the turns, and the crops on request."""
-    return list(range(TURN_VARIANTS + (len(CROPS) if crops else 0)))
+    return list(range(len(VARIANT_NAMES) if crops else TURN_VARIANTS))
 
 
 def find_duplicates(
@@ -132,7 +134,6 @@ def _candidates(codes, rule, variants, workers, new) -> np.ndarray:
     # A variant's own limit is smaller, and so is its pigeonhole radius.
     within = {v: rule.variant_limit(v) // len(rule.hashes) for v in variants}
     found: list[tuple[np.ndarray, np.ndarray]] = []
-    with_variants = np.flatnonzero(codes.has_variants)
     for name in rule.hashes:
         plain = codes.plain[name]
         column = VARIANT_HASHES.index(name)
@@ -141,6 +142,7 @@ def _candidates(codes, rule, variants, workers, new) -> np.ndarray:
         else:
             found.append(pairs_for_new(plain, new, radius, workers))
         for v in variants:
+            with_variants = np.flatnonzero(codes.has_variants[:, v])
             turned = codes.variants[with_variants, v, column]
             if new is None:
                 i, j, _ = find_pairs_across(plain, turned, within[v], workers)
@@ -148,7 +150,7 @@ def _candidates(codes, rule, variants, workers, new) -> np.ndarray:
                 continue
             # The new pictures' variants against everyone's plain hashes, and
             # the new pictures' plain hashes against everyone's variants.
-            fresh = new[codes.has_variants[new]]
+            fresh = new[codes.has_variants[new, v]]
             i, j, _ = find_pairs_across(plain, codes.variants[fresh, v, column], within[v], workers)
             found.append((i, fresh[j]))
             i, j, _ = find_pairs_across(plain[new], turned, within[v], workers)
@@ -180,8 +182,8 @@ def _check(codes, rule, variants, pairs) -> Matches:
         of_b = total(plain_a, [codes.variants[b, v, c] for c in columns])
         of_a = total([codes.variants[a, v, c] for c in columns], plain_b)
         within = rule.variant_limit(v)
-        options.append(np.where(codes.has_variants[b] & (of_b <= within), of_b, far))
-        options.append(np.where(codes.has_variants[a] & (of_a <= within), of_a, far))
+        options.append(np.where(codes.has_variants[b, v] & (of_b <= within), of_b, far))
+        options.append(np.where(codes.has_variants[a, v] & (of_a <= within), of_a, far))
     table = np.stack(options, axis=1) if len(a) else np.empty((0, 1), dtype=np.int64)
     best = table.argmin(axis=1)  # the first of equals: as is before any variant
     smallest = table[np.arange(len(a)), best]

@@ -54,12 +54,15 @@ def load_codes(db: Database) -> Codes:
         name: np.array([row[k + 1] or 0 for row in rows], dtype=np.int64).view(np.uint64)
         for k, name in enumerate(HASHES)
     }
-    shape = (len(VARIANT_NAMES), len(VARIANT_HASHES))
-    whole = VARIANT_BYTES * len(VARIANT_NAMES)  # bytes of one picture's variant hashes
-    has_variants = np.array([row[4] is not None and len(row[4]) == whole for row in rows], bool)
-    variants = np.zeros((len(rows), *shape), dtype=np.uint64)
-    packed = b"".join(row[4] for row, present in zip(rows, has_variants, strict=True) if present)
-    variants[has_variants] = unpack_variants(packed).reshape(-1, *shape)
+    count = np.array([len(row[4] or b"") // VARIANT_BYTES for row in rows], dtype=np.int64)
+    count = np.minimum(count, len(VARIANT_NAMES))
+    has_variants = np.arange(len(VARIANT_NAMES)) < count[:, None]
+    variants = np.zeros((len(rows), len(VARIANT_NAMES), len(VARIANT_HASHES)), dtype=np.uint64)
+    # Pictures stored with the same number of variants are unpacked together.
+    for stored in np.unique(count[count > 0]):
+        which = np.flatnonzero(count == stored)
+        packed = b"".join(rows[n][4][: stored * VARIANT_BYTES] for n in which)
+        variants[which, :stored] = unpack_variants(packed).reshape(len(which), stored, -1)
     return Codes([row[0] for row in rows], plain, variants, has_variants)
 
 

@@ -15,10 +15,11 @@ from PIL import Image
 from ingest.cli import cli
 from ingest.demo import draw_cat, save_picture
 from ingest.hashing import (
-    CROP,
+    CROPS,
     TURN_VARIANTS,
     VARIANT_HASHES,
     VARIANT_NAMES,
+    content_box,
     hash_image,
     unpack_variants,
 )
@@ -64,11 +65,46 @@ def test_a_cropped_picture_hashes_near_its_original_s_crop_variant():
     img = photo_like(9, 800, 600)
     variants = unpack_variants(hash_image(img).variants)
     w, h = img.size
-    cut_w, cut_h = round(CROP * w), round(CROP * h)
-    boxes = [(cut_w, 0, w, h), (0, cut_h, w, h), (0, 0, w - cut_w, h), (0, 0, w, h - cut_h)]
-    for n, box in enumerate(boxes):
-        cropped = hash_image(img.crop(box))
-        assert sum(distances(cropped, variants[TURN_VARIANTS + n])[1:]) <= 6
+    for n, (left, top, right, bottom) in enumerate(CROPS):
+        cropped = hash_image(img.crop((left * w, top * h, right * w, bottom * h)))
+        assert sum(distances(cropped, variants[TURN_VARIANTS + n])[1:]) <= 6, CROPS[n]
+        assert sum(distances(cropped, variants[0])[1:]) > 6  # no variant but its own meets it
+
+
+FRAMES = ((20, 40, (32, 33, 36)), (0, 60, (0, 0, 0)), (10, 10, (255, 255, 255)))
+
+
+def framed(img: Image.Image, side: int, top: int, colour) -> Image.Image:
+    """The picture in a frame of one colour, as a screenshot or a letterbox has."""
+    out = Image.new("RGB", (img.width + 2 * side, img.height + top + side), colour)
+    out.paste(img, (side, top))
+    return out
+
+
+def test_a_framed_copy_meets_its_original_through_its_margins_cut_off():
+    """The last variant cuts plain margins off: a framed copy's is nearer
+    its original's plain hashes than the copy as is, and within the crop
+    limit half the time on drawn pictures, whose flat areas make dhash
+    fragile (benchmarks/listed.py measures real photographs: 0.87-0.94)."""
+    met = 0
+    for seed in range(8):
+        img = photo_like(seed, 640, 480)
+        own = hash_image(img)
+        for side, top, colour in FRAMES:
+            copy = framed(img, side, top, colour)
+            w, h = copy.size
+            # The frame is cut off (with any edge of the picture as plain as it).
+            left, upper, right, lower = content_box(copy.convert("L"))
+            assert left >= side / w and upper >= top / h
+            assert right <= 1 - side / w and lower <= 1 - side / h
+            hashes = hash_image(copy)
+            trimmed = sum(distances(own, unpack_variants(hashes.variants)[-1])[1:])
+            as_is = sum(
+                distances(hashes, [int(own.whash, 16), int(own.phash, 16), int(own.dhash, 16)])[1:]
+            )
+            assert trimmed < as_is, (seed, side, top)
+            met += trimmed <= 6
+    assert met >= 12, met  # of 24
 
 
 U64 = st.integers(min_value=0, max_value=(1 << 64) - 1)
@@ -125,14 +161,18 @@ def random_codes(seed: int, n: int, with_variants: float = 0.8) -> Codes:
             plain[copy] = nudge(plain[source])
         elif kind < 0.6:
             variants[copy, int(rng.integers(len(VARIANT_NAMES)))] = nudge(plain[source])
-    has = rng.random(n) < with_variants
+    # Some pictures have no variants, some the first 11 (stored before the
+    # later crops), the rest all of them.
+    stored = np.where(rng.random(n) < with_variants, len(VARIANT_NAMES), 0)
+    stored[rng.random(n) < 0.2] = 11
+    has = np.arange(len(VARIANT_NAMES)) < stored[:, None]
     named = {name: plain[:, k].copy() for k, name in enumerate(VARIANT_HASHES)}
     return Codes([f"{k:04d}" for k in range(n)], named, variants, has)
 
 
 def brute_duplicates(codes: Codes, rule, crops: bool) -> set[tuple[int, int, int]]:
     columns = [VARIANT_HASHES.index(h) for h in rule.hashes]
-    count = TURN_VARIANTS + (4 if crops else 0)
+    count = len(VARIANT_NAMES) if crops else TURN_VARIANTS
     found = set()
     n = len(codes.ids)
     for a in range(n):
@@ -143,11 +183,11 @@ def brute_duplicates(codes: Codes, rule, crops: bool) -> set[tuple[int, int, int
             limits = [rule.limit]
             for v in range(count):
                 share = 1 / 2 if v < TURN_VARIANTS else 1 / 3
-                if codes.has_variants[b]:
+                if codes.has_variants[b, v]:
                     vb = [int(codes.variants[b, v, c]) for c in columns]
                     totals.append(sum((x ^ y).bit_count() for x, y in zip(pa, vb, strict=True)))
                     limits.append(int(rule.limit * share))
-                if codes.has_variants[a]:
+                if codes.has_variants[a, v]:
                     va = [int(codes.variants[a, v, c]) for c in columns]
                     totals.append(sum((x ^ y).bit_count() for x, y in zip(va, pb, strict=True)))
                     limits.append(int(rule.limit * share))
@@ -165,7 +205,7 @@ def test_the_rule_through_variants_equals_brute_force_and_incremental_equals_ful
     full = find_duplicates(codes, parsed, crops, workers=2)
     got = set(zip(full.a.tolist(), full.b.tolist(), full.total.tolist(), strict=True))
     assert got == brute_duplicates(codes, parsed, crops)
-    assert len(got) > 20  # the planted copies are there
+    assert len(got) > 12  # the planted copies are there
     assert (full.how >= 0).sum() > 5 and (full.how == -1).sum() > 5  # both kinds met
     # Pairs with the last 30 pictures, as an incremental run asks: the same pairs.
     new = np.arange(60, 90)
@@ -186,7 +226,7 @@ def turned_copies(tmp_path):
             img.transpose(Image.Transpose.FLIP_LEFT_RIGHT), root / f"cat{seed}-mirrored.jpg"
         )
         save_picture(img.transpose(Image.Transpose.ROTATE_90), root / f"cat{seed}-turned.jpg", 70)
-        cut = round(CROP * img.width)
+        cut = round(CROPS[0][0] * img.width)
         save_picture(img.crop((cut, 0, img.width, img.height)), root / f"cat{seed}-cropped.jpg", 80)
     return root
 
@@ -252,3 +292,19 @@ def test_sync_rebuilds_variant_hashes_from_the_thumbnails(turned_copies):
     result = CliRunner().invoke(cli, ["sync", "--db", str(rebuilt)])
     assert result.exit_code == 0, result.output
     assert dict(rows(rebuilt, "select image_id, hashes from variant_hashes")) == packed
+
+
+def test_pictures_stored_with_the_first_four_crops_are_searched_through_what_they_have(
+    turned_copies,
+):
+    """A database from before the later crops keeps its 11 variants a picture:
+    turns and the 5% crops still join copies, and nothing is read again."""
+    db = turned_copies / "photos.db"
+    ingest(turned_copies, workers=2, crops=True)
+    before = pair_rules(db)
+    with sqlite3.connect(db) as conn:
+        conn.execute("update variant_hashes set hashes = substr(hashes, 1, ?)", [24 * 11])
+    result = CliRunner().invoke(cli, ["pairs", "--db", str(db), "--crops"])
+    assert result.exit_code == 0, result.output
+    assert pair_rules(db) == before
+    assert ingest(turned_copies, workers=2).unchanged == 16
