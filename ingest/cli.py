@@ -536,7 +536,8 @@ def echo_set(copy_set) -> None:
     )
     for picture in copy_set.pictures:
         gone = "  (its source files are gone)" if not picture.files else ""
-        click.echo(f"  picture {picture.id}{gone}")
+        shared = "  (the id is shared with files of a different photograph)" * picture.shares_id
+        click.echo(f"  picture {picture.id}{gone}{shared}")
         for f in picture.files:
             facts = f"{f.size}  {f.format or '?'}  {f.bytes or 0:,} bytes"
             when = (f.modified or "?")[:10]

@@ -11,9 +11,10 @@ the wavelet hash of the grey picture, so files whose pixels look the same at
 that scale are one picture, whatever their format, bytes or colour (a grey
 copy of a colour photograph is the same picture). Each file keeps its own
 format, mode and hashes, and the listing says how it differs from the first
-file of its picture. A picture of one colour is the exception: all such
-pictures of one size share an id, so its files are a set only when their
-bytes are the same.
+file of its picture. Simple pictures of one size can share a wavelet hash
+without being one photograph, so a picture's files are grouped by the
+near-duplicate rule on their own hashes (`split_by_rule`); pictures of one
+colour all share an id per size, so their files group only by their bytes.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from dataclasses import dataclass, field
 from sqlite_utils import Database
 
 from .errors import UnknownFile
-from .hashing import hamming, hex_to_int64
+from .hashing import VARIANT_HASHES, hamming, hex_to_int64
+from .matching import DEFAULT_RULE, Rule, parse_rule
 from .store import db_file, path_from_setting, read_settings, utc_now, write_transaction
 
 
@@ -62,6 +64,7 @@ class Picture:
     thumb_height: int | None
     files: list[CopyFile]
     same_bytes: bool  # two or more files, all byte-identical
+    shares_id: bool = False  # other files of its id are a different photograph
 
 
 @dataclass
@@ -104,6 +107,7 @@ class CopySet:
                     "size": p.size,
                     "folder": p.folder,
                     "same_bytes": p.same_bytes,
+                    "shares_id": p.shares_id,
                     "files": [
                         {
                             "path": f.path,
@@ -178,38 +182,57 @@ def difference(first: CopyFile, other: CopyFile) -> str:
     return f"differs from {first.path} in {listed}; {pixels}"
 
 
-def hash_bits(a: tuple, b: tuple) -> int | None:
-    """Sum of Hamming distances of the two files' whash, phash and dhash."""
-    if any(value is None for value in (*a, *b)):
+def hash_bits(a: tuple, b: tuple, columns: list[int] | None = None) -> int | None:
+    """Sum of Hamming distances of the two files' hashes (whash, phash and
+    dhash, or those `columns` of them); None when one is not known."""
+    pick = range(len(a)) if columns is None else columns
+    if any(value is None for n in pick for value in (a[n], b[n])):
         return None
-    return sum(hamming(hex_to_int64(x), hex_to_int64(y)) for x, y in zip(a, b, strict=True))
+    return sum(hamming(hex_to_int64(a[n]), hex_to_int64(b[n])) for n in pick)
 
 
-SET_QUERY = """
-WITH shown AS (
+ALL_SETS = """
     SELECT image_id AS id FROM files WHERE image_id IS NOT NULL AND missing_since IS NULL
     GROUP BY image_id HAVING count(*) > 1
     UNION SELECT id FROM images WHERE cluster IS NOT NULL
-)
+"""
+# The pictures of one picture's sets: itself and its near-duplicate group.
+ONE_PICTURE = """
+    SELECT id FROM images WHERE id = :picture
+    UNION SELECT id FROM images
+    WHERE cluster = (SELECT cluster FROM images WHERE id = :picture)
+"""
+SET_QUERY = """
+WITH shown AS ({shown})
 SELECT i.id, i.size, i.format, i.folder, i.thumbnail, i.thumb_width, i.thumb_height,
-    i.cluster, i.flat, f.path, f.raw_path, f.format, f.mode, f.bytes, f.sha256, f.mtime,
+    i.cluster, i.flat, i.whash, i.phash, i.dhash,
+    f.path, f.raw_path, f.format, f.mode, f.bytes, f.sha256, f.mtime,
     f.whash, f.phash, f.dhash, k.path IS NOT NULL
 FROM shown JOIN images i ON i.id = shown.id
 LEFT JOIN files f ON f.image_id = i.id AND f.missing_since IS NULL
 LEFT JOIN kept_files k ON k.path = f.path
 ORDER BY i.id, f.path
 """
+PICTURE_COLUMNS = 12  # the images columns of SET_QUERY; the files columns follow
 
 
-def list_sets(db: Database) -> list[CopySet]:
+def list_sets(db: Database, picture: str | None = None) -> list[CopySet]:
     """Every set of two or more files that are one picture or near-duplicates,
-    most files first; a picture whose originals are gone counts as one."""
+    most files first; a picture whose originals are gone counts as one.
+    With `picture`, only the sets of that picture and its group."""
+    rule = parse_rule(read_settings(db).get("rule", DEFAULT_RULE))
+    query = SET_QUERY.format(shown=ONE_PICTURE if picture else ALL_SETS)
+    rows = db.execute(query, {"picture": picture} if picture else {})
     by_key: dict[tuple, CopySet] = {}
-    for (image_id, *picture), rows in itertools.groupby(db.execute(SET_QUERY), lambda r: r[:9]):
-        size, fmt, folder, version, width, height, cluster, flat = picture
-        own = [file_of(image_id, size, row[9:]) for row in rows if row[9] is not None]
-        # Pictures of one colour all share an id: their files are alike only byte for byte.
-        for part in split_by_bytes(own) if flat else [own]:
+    for (image_id, *picture_row), group in itertools.groupby(rows, lambda r: r[:PICTURE_COLUMNS]):
+        size, fmt, folder, version, width, height, cluster, flat, *own_hashes = picture_row
+        own = [file_of(image_id, size, r[PICTURE_COLUMNS:]) for r in group if r[PICTURE_COLUMNS]]
+        # Pictures of one colour all share an id: their files are alike only
+        # byte for byte. Other files share an id when their grey pictures
+        # look alike at 8x8; the rule on each file's own hashes tells apart
+        # the rare different photographs that do.
+        parts = split_by_bytes(own) if flat else split_by_rule(own, rule, tuple(own_hashes))
+        for n, part in enumerate(parts):
             describe(part)
             shown = Picture(
                 id=image_id,
@@ -221,9 +244,15 @@ def list_sets(db: Database) -> list[CopySet]:
                 thumb_height=height,
                 files=part,
                 same_bytes=len(part) > 1 and len({f.sha256 for f in part}) == 1,
+                shares_id=len(parts) > 1,
             )
-            key = ("cluster", cluster) if cluster is not None else ("picture", image_id, id(part))
-            by_key.setdefault(key, CopySet(0, cluster, [])).pictures.append(shown)
+            # The near-duplicate pairs were found with the picture's own
+            # hashes: those of the files read first, in the first part.
+            joined = cluster is not None and n == 0
+            key = ("cluster", cluster) if joined else ("picture", image_id, n)
+            by_key.setdefault(key, CopySet(0, cluster if joined else None, [])).pictures.append(
+                shown
+            )
     sets = [s for s in by_key.values() if sum(max(1, len(p.files)) for p in s.pictures) > 1]
     sets.sort(key=lambda s: (-len(s.files), -len(s.pictures), s.pictures[0].id))
     for number, copy_set in enumerate(sets, start=1):
@@ -258,6 +287,40 @@ def split_by_bytes(files: list[CopyFile]) -> list[list[CopyFile]]:
     return list(groups.values())
 
 
+def split_by_rule(files: list[CopyFile], rule: Rule, own: tuple) -> list[list[CopyFile]]:
+    """Files grouped by the near-duplicate rule on their own hashes (or the
+    same bytes), linked through any member; the part holding the files read
+    as the picture was (its stored hashes, `own`) first. A file read before
+    files had their own hashes joins that part."""
+    if len(files) < 2:
+        return [files]
+    columns = [VARIANT_HASHES.index(name) for name in rule.hashes]
+    parent = list(range(len(files)))
+
+    def root(n: int) -> int:
+        while parent[n] != n:
+            parent[n] = parent[parent[n]]
+            n = parent[n]
+        return n
+
+    first = next((f for f in files if f.hashes == own), files[0])
+
+    def alike(x: CopyFile, y: CopyFile) -> bool:
+        if x.sha256 and x.sha256 == y.sha256:
+            return True
+        apart = hash_bits(x.hashes, y.hashes, columns)
+        return first in (x, y) if apart is None else apart <= rule.limit
+
+    for n, file in enumerate(files):
+        for m in range(n):
+            if alike(file, files[m]):
+                parent[root(n)] = root(m)
+    parts: dict[int, list[CopyFile]] = {}
+    for n, file in enumerate(files):
+        parts.setdefault(root(n), []).append(file)
+    return sorted(parts.values(), key=lambda part: first not in part)
+
+
 def describe(files: list[CopyFile]) -> None:
     """Set each file's difference from the first: the kept file if any, else
     the first by path."""
@@ -285,33 +348,27 @@ def keep(db: Database, path: str, actor: str) -> list[str]:
     """Remember that a person keeps this file of its set (a later choice in
     the same set replaces it); the set's other files, which become redundant."""
     found = db.execute(
-        "SELECT f.image_id, i.cluster, i.flat, f.sha256 FROM files f"
-        " JOIN images i ON i.id = f.image_id WHERE f.path = ? AND f.missing_since IS NULL",
+        "SELECT image_id FROM files WHERE path = ? AND image_id IS NOT NULL"
+        " AND missing_since IS NULL",
         [path],
     ).fetchone()
     if found is None:
         raise UnknownFile(path)
-    others = same_set(db, *found)
+    paths = next(
+        (
+            [f.path for f in s.files]
+            for s in list_sets(db, found[0])
+            if path in {f.path for f in s.files}
+        ),
+        [path],
+    )
     with write_transaction(db):
-        marks = ",".join("?" * len(others))
-        db.execute(f"DELETE FROM kept_files WHERE path IN ({marks})", others)
+        marks = ",".join("?" * len(paths))
+        db.execute(f"DELETE FROM kept_files WHERE path IN ({marks})", paths)
         db.execute(
-            "INSERT OR REPLACE INTO kept_files (path, actor, at) VALUES (?, ?, ?)",
-            [path, actor, utc_now()],
+            "INSERT INTO kept_files (path, actor, at) VALUES (?, ?, ?)", [path, actor, utc_now()]
         )
-    return [other for other in others if other != path]
-
-
-def same_set(db: Database, image_id: str, cluster: int | None, flat: int, sha256: str) -> list[str]:
-    """The paths of the files in the set of a file of this picture."""
-    if cluster is not None:
-        query = "SELECT path FROM files WHERE image_id IN (SELECT id FROM images WHERE cluster = ?)"
-        args: list = [cluster]
-    elif flat:
-        query, args = "SELECT path FROM files WHERE image_id = ? AND sha256 = ?", [image_id, sha256]
-    else:
-        query, args = "SELECT path FROM files WHERE image_id = ?", [image_id]
-    return [row[0] for row in db.execute(f"{query} AND missing_since IS NULL", args)]
+    return [other for other in paths if other != path]
 
 
 def redundant_paths(db: Database) -> Iterator[bytes]:

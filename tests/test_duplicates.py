@@ -9,6 +9,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 from click.testing import CliRunner
 from PIL import Image
 
@@ -169,3 +170,30 @@ def test_files_read_before_they_had_their_own_hashes_are_read_once_more(tmp_path
         rows(db, "select path, format, mode, whash, phash, dhash from files order by path")
         == before
     )
+
+
+def horizon(seed: int) -> Image.Image:
+    """A bright upper half over a dark lower one, each of seeded noise: every
+    such picture of one size has the same whash (ffffffff00000000), and so
+    the same id, but its own phash and dhash."""
+    rng = np.random.default_rng(seed)
+    grey = rng.integers(0, 90, (240, 320)).astype(np.uint8)
+    grey[:120] += 140
+    return Image.fromarray(grey).convert("RGB")
+
+
+def test_different_photographs_that_share_an_id_are_never_listed_as_copies(tmp_path):
+    source = tmp_path / "sea"
+    source.mkdir()
+    for seed in (1, 2):
+        horizon(seed).save(source / f"evening-{seed}.png")
+    shutil.copyfile(source / "evening-1.png", source / "evening-1 copy.png")
+    db = tmp_path / "sea.db"
+    ingest(source, db, tmp_path / "thumbs", workers=1)
+    assert rows(db, "select count(distinct image_id), min(image_id) from files") == [
+        (1, "320x240_ffffffff00000000")
+    ]
+    (found,) = listed(db)  # the byte copy and its original; not the other evening
+    assert paths_of(found) == {"evening-1.png", "evening-1 copy.png"}
+    assert found["pictures"][0]["shares_id"] is True
+    assert rows(db, "select count(*) from images where cluster is not null") == [(0,)]
