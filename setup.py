@@ -51,6 +51,8 @@ setup(
         "ingest": INGEST,
         # HEIC/HEIF pictures (iPhones): `cattags ingest` reads them with it.
         "heif": [*INGEST, "pillow-heif>=0.18"],
+        # Camera RAW files (DNG, CR2, NEF, ARW...): read with rawpy (LibRaw).
+        "raw": [*INGEST, "rawpy>=0.18"],
         # `cattags ingest --dask`: read pictures on a Dask cluster.
         "dask": [*INGEST, "distributed>=2024.1"],
         "test": [
@@ -58,6 +60,8 @@ setup(
             "distributed>=2024.1",  # the --dask tests run a local cluster
             "imagehash>=4.3",  # the reference our whash equals, bit for bit
             "pillow-heif>=0.18",  # HEIC pictures, written and read in the tests
+            "rawpy>=0.18",  # camera RAW files, read in the tests
+            "pidng>=4.0",  # writes the tests' DNG files (built from source: needs a C compiler)
             "pytest",
             "pytest-asyncio",
             "hypothesis",

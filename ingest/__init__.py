@@ -7,6 +7,7 @@ Reading pictures (worker processes; no database)
     scanning    walk a source folder: which files look like pictures
     opening     open a file only while it is still the regular file it was seen as
     analyse     read one file, decode it once, derive everything from it
+    camera_raw  camera RAW files through rawpy: the camera's preview, or developed
     xmp         what is kept of a picture's XMP: bounded to a few KB
     pixels      compiled passes over decoded pixels: extrema, reductions, block sums
     hashing     whash (exactly imagehash's), phash, dhash, variant hashes, hamming()

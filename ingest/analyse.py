@@ -18,6 +18,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from . import xmp
+from .camera_raw import is_raw, read_raw
 from .errors import UnreadableImage
 from .hashing import hash_image
 from .looks import look_of
@@ -292,7 +293,10 @@ def analyse_file(
     try:
         contents = read_contents(path, seen_bytes)
         least = least_side(mode, size)
-        img, full_size = decode(contents, least)
+        if is_raw(relative):
+            img, full_size = read_raw(contents.source, relative)
+        else:
+            img, full_size = decode(contents, least)
         return analyse_image(img, contents, relative, size, full_size, least)
     except UnreadableImage as error:
         return failure(error.stage, error.message, contents)

@@ -27,7 +27,12 @@ PICTURE_SUFFIXES = frozenset(
 # extra. Scanned either way: without it, each file is recorded as an error
 # that says what to install.
 HEIF_SUFFIXES = frozenset(".heic .heics .heif .heifs .hif".split())
-SCANNED_SUFFIXES = PICTURE_SUFFIXES | HEIF_SUFFIXES
+# Camera RAW files, read through rawpy (the `raw` extra), likewise.
+RAW_SUFFIXES = frozenset(
+    """.3fr .arw .cr2 .cr3 .crw .dcr .dng .erf .iiq .k25 .kdc .mef .mos .mrw .nef .nrw .orf .pef
+    .raf .raw .rw2 .rwl .sr2 .srf .srw .x3f""".split()
+)
+SCANNED_SUFFIXES = PICTURE_SUFFIXES | HEIF_SUFFIXES | RAW_SUFFIXES
 
 # Formats Pillow opens through another format's plugin: MPO (the
 # multi-picture JPEGs of phones and 3D cameras) through JPEG's.
