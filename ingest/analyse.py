@@ -25,7 +25,7 @@ from .looks import look_of
 from .opening import GROWTH_MARGIN, ChangedFile, open_regular, read_at_most
 from .rows import image_row, text_chunks
 from .taken import taken_from_exif
-from .thumbnails import encode_png, make_thumbnail, thumbnail_box
+from .thumbnails import ORIENTATION, encode_png, make_thumbnail, thumbnail_box
 
 # Pillow's own decompression-bomb limit (89.5 megapixels) is kept; its warning
 # (above the limit) is treated like its error (above twice the limit).
@@ -279,6 +279,19 @@ def pillow_extrema(img: Image.Image) -> tuple:
     return bands[0] if len(bands) == 1 else tuple(bands)
 
 
+def upright(img: Image.Image, orientation: int) -> Image.Image:
+    """The picture turned as its EXIF orientation says it is shown."""
+    for transpose in ORIENTATION.get(orientation, []):
+        img = img.transpose(transpose)
+    return img
+
+
+def upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
+    """A picture's width and height as it is shown (orientations 5-8 turn it
+    a quarter)."""
+    return (size[1], size[0]) if orientation in (5, 6, 7, 8) else size
+
+
 def analyse_file(
     path: Path, relative: str, size: int, mode: str = "exact", seen_bytes: int | None = None
 ) -> Analysis | Failure:
@@ -337,11 +350,15 @@ def analyse_image(
         # Pillow's notes on metadata it skips ("Corrupt EXIF data", palette
         # transparency and the like): the picture itself reads fine.
         warnings.simplefilter("ignore")
-        meta = describe(img, extrema, full_size)
         exif = img.getexif()
         orientation = exif.get(0x0112, 1)
+        meta = describe(img, extrema, upright_size(full_size or img.size, orientation))
         meta["taken"] = taken_from_exif(exif)
-        hashes = hash_image(pixels, found.gray if found else None)
+        # The picture as it is shown: hashed upright, so a copy that differs
+        # only in its orientation flag is a turned copy, not the same picture.
+        gray = found.gray if found and found.gray is not None else pixels.convert("L")
+        gray = upright(gray, orientation)
+        hashes = hash_image(pixels, gray)
         thumb = make_thumbnail(pixels, size, reduced, orientation)
     png = encode_png(thumb, text_chunks(relative, meta, hashes))
     image = image_row(meta, hashes, (thumb.width, thumb.height))

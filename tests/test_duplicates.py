@@ -9,9 +9,10 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import imagehash
 import numpy as np
 from click.testing import CliRunner
-from PIL import Image
+from PIL import Image, ImageOps
 
 from ingest.cli import cli
 from ingest.demo import draw_cat
@@ -197,3 +198,34 @@ def test_different_photographs_that_share_an_id_are_never_listed_as_copies(tmp_p
     assert paths_of(found) == {"evening-1.png", "evening-1 copy.png"}
     assert found["pictures"][0]["shares_id"] is True
     assert rows(db, "select count(*) from images where cluster is not null") == [(0,)]
+
+
+def with_orientation(jpeg: bytes, orientation: int) -> bytes:
+    """The same JPEG bytes with an Exif segment holding an orientation flag:
+    the pixels do not change, only how the picture is shown."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    payload = exif.tobytes()
+    return jpeg[:2] + b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload + jpeg[2:]
+
+
+def test_a_copy_that_differs_only_in_its_orientation_flag_is_a_turned_pair(tmp_path):
+    source = tmp_path / "phone"
+    source.mkdir()
+    draw_cat(random.Random(8), 320, 240, "ginger").save(source / "cat.jpg", quality=90)
+    turned = source / "cat turned by its flag.jpg"
+    turned.write_bytes(with_orientation((source / "cat.jpg").read_bytes(), 6))
+    with Image.open(turned) as img:
+        assert img.getexif()[0x0112] == 6
+        shown = ImageOps.exif_transpose(img)
+    db = tmp_path / "phone.db"
+    ingest(source, db, tmp_path / "thumbs", workers=1)
+    pictures = dict(rows(db, "select path, image_id from files"))
+    assert pictures["cat.jpg"].startswith("320x240_")
+    assert pictures["cat turned by its flag.jpg"] == f"240x320_{imagehash.whash(shown)}"
+    sizes = rows(db, "select id, thumb_width, thumb_height from images order by id")
+    assert [(w, h) for _, w, h in sizes] == [(48, 64), (64, 48)]  # each shown as it displays
+    (rule,) = rows(db, "select rule from pairs where near_duplicate = 1")[0]
+    assert "turned 90°" in rule
+    (found,) = listed(db)
+    assert paths_of(found) == {"cat.jpg", "cat turned by its flag.jpg"}
