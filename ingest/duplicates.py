@@ -19,6 +19,7 @@ colour all share an id per size, so their files group only by their bytes.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import itertools
 import os
@@ -28,8 +29,9 @@ from dataclasses import dataclass, field
 from sqlite_utils import Database
 
 from .errors import UnknownFile
-from .hashing import VARIANT_HASHES, hamming, hex_to_int64
-from .matching import DEFAULT_RULE, Rule, parse_rule
+from .groups import DECISION_RULE
+from .hashing import hamming, hex_to_int64, unpack_variants
+from .matching import DEFAULT_RULE, Hashed, Rule, meets, parse_rule
 from .store import db_file, path_from_setting, read_settings, utc_now, write_transaction
 
 
@@ -49,6 +51,7 @@ class CopyFile:
     differs: str  # how it differs from the first file of its picture ("" for that one)
     raw_path: bytes | None = field(default=None, repr=False)  # when the name is not UTF-8
     hashes: tuple[str | None, str | None, str | None] = field(default=(None, None, None))
+    hashed: Hashed | None = field(default=None, repr=False)  # as `meets` compares them
 
 
 @dataclass
@@ -205,64 +208,159 @@ ONE_PICTURE = """
 SET_QUERY = """
 WITH shown AS ({shown})
 SELECT i.id, i.size, i.format, i.folder, i.thumbnail, i.thumb_width, i.thumb_height,
-    i.cluster, i.flat, i.whash, i.phash, i.dhash,
+    i.cluster, i.flat, i.whash, i.phash, i.dhash, v.hashes,
     f.path, f.raw_path, f.format, f.mode, f.bytes, f.sha256, f.mtime,
-    f.whash, f.phash, f.dhash, k.path IS NOT NULL
+    f.whash, f.phash, f.dhash, f.variants, k.path IS NOT NULL
 FROM shown JOIN images i ON i.id = shown.id
+LEFT JOIN variant_hashes v ON v.image_id = i.id
 LEFT JOIN files f ON f.image_id = i.id AND f.missing_since IS NULL
 LEFT JOIN kept_files k ON k.path = f.path
 ORDER BY i.id, f.path
 """
-PICTURE_COLUMNS = 12  # the images columns of SET_QUERY; the files columns follow
+PICTURE_COLUMNS = 13  # the images columns of SET_QUERY; the files columns follow
+PAIRS_AMONG = """
+WITH shown AS ({shown})
+SELECT image_a, image_b, algorithm, distance, rule FROM pairs
+WHERE near_duplicate = 1 AND image_a IN (SELECT id FROM shown) AND image_b IN (SELECT id FROM shown)
+ORDER BY image_a, image_b
+"""
+
+
+@dataclass
+class Parts:
+    """A picture as the listing reads it: its row, and its files grouped into
+    the photographs they are (usually one group)."""
+
+    picture: Picture
+    cluster: int | None
+    hashed: Hashed
+    parts: list[list[CopyFile]]
+
+    def picture_part(self, n: int) -> Picture:
+        """The picture as one set shows it: with the files of its part n."""
+        part = self.parts[n]
+        same = len(part) > 1 and len({f.sha256 for f in part}) == 1
+        return dataclasses.replace(self.picture, files=part, same_bytes=same)
 
 
 def list_sets(db: Database, picture: str | None = None) -> list[CopySet]:
     """Every set of two or more files that are one picture or near-duplicates,
     most files first; a picture whose originals are gone counts as one.
-    With `picture`, only the sets of that picture and its group."""
-    rule = parse_rule(read_settings(db).get("rule", DEFAULT_RULE))
-    query = SET_QUERY.format(shown=ONE_PICTURE if picture else ALL_SETS)
-    rows = db.execute(query, {"picture": picture} if picture else {})
-    by_key: dict[tuple, CopySet] = {}
-    for (image_id, *picture_row), group in itertools.groupby(rows, lambda r: r[:PICTURE_COLUMNS]):
-        size, fmt, folder, version, width, height, cluster, flat, *own_hashes = picture_row
-        own = [file_of(image_id, size, r[PICTURE_COLUMNS:]) for r in group if r[PICTURE_COLUMNS]]
+    With `picture`, only the sets of that picture and its group.
+
+    A set is a connected group of files: files of one picture that are one
+    photograph (the rule on their own hashes, or the same bytes), joined
+    with another picture's where a near-duplicate pair joins the two
+    pictures and (when either picture holds different photographs) the
+    files themselves meet the rule."""
+    settings = read_settings(db)
+    rule = parse_rule(settings.get("rule", DEFAULT_RULE))
+    crops = settings.get("crops") == "1"
+    shown = ONE_PICTURE if picture else ALL_SETS
+    arguments = {"picture": picture} if picture else {}
+    read = {
+        parts.picture.id: parts
+        for parts in read_pictures(
+            db.execute(SET_QUERY.format(shown=shown), arguments), rule, crops
+        )
+    }
+    nodes = [(image_id, n) for image_id, parts in read.items() for n in range(len(parts.parts))]
+    parent = {node: node for node in nodes}
+
+    def root(node: tuple[str, int]) -> tuple[str, int]:
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    pairs = db.execute(PAIRS_AMONG.format(shown=shown), arguments).fetchall()
+    for a, b, algorithm, _distance, _rule in pairs:
+        for x, y in meeting_parts(read[a], read[b], algorithm == DECISION_RULE, rule, crops):
+            parent[root((a, x))] = root((b, y))
+    components: dict[tuple[str, int], list[tuple[str, int]]] = {}
+    for node in nodes:
+        components.setdefault(root(node), []).append(node)
+    sets = []
+    for members in components.values():
+        pictures = [read[image_id].picture_part(n) for image_id, n in members]
+        if sum(max(1, len(p.files)) for p in pictures) < 2:
+            continue
+        ids = {p.id for p in pictures}
+        cluster = read[members[0][0]].cluster if len(ids) > 1 else None
+        found = [
+            {"image_a": a, "image_b": b, "distance": d, "rule": how}
+            for a, b, _, d, how in pairs
+            if a in ids and b in ids
+        ]
+        sets.append(CopySet(0, cluster, pictures, found))
+    sets.sort(key=lambda s: (-len(s.files), -len(s.pictures), s.pictures[0].id))
+    for number, copy_set in enumerate(sets, start=1):
+        copy_set.number = number
+    return sets
+
+
+def read_pictures(rows, rule: Rule, crops: bool) -> Iterator[Parts]:
+    """Each picture of SET_QUERY's rows with its files grouped."""
+    for (image_id, *row), group in itertools.groupby(rows, lambda r: r[:PICTURE_COLUMNS]):
+        size, fmt, folder, version, width, height, cluster, flat, *own, packed = row
+        hashed = hashed_of(own, packed)
+        files = [file_of(image_id, size, r[PICTURE_COLUMNS:], hashed) for r in group]
+        files = [f for f in files if f.path is not None]
         # Pictures of one colour all share an id: their files are alike only
         # byte for byte. Other files share an id when their grey pictures
         # look alike at 8x8; the rule on each file's own hashes tells apart
         # the rare different photographs that do.
-        parts = split_by_bytes(own) if flat else split_by_rule(own, rule, tuple(own_hashes))
-        for n, part in enumerate(parts):
+        parts = split_by_bytes(files) if flat else split_by_rule(files, hashed, rule, crops)
+        for part in parts:
             describe(part)
-            shown = Picture(
-                id=image_id,
-                size=size,
-                format=fmt,
-                folder=folder,
-                thumbnail=version,
-                thumb_width=width,
-                thumb_height=height,
-                files=part,
-                same_bytes=len(part) > 1 and len({f.sha256 for f in part}) == 1,
-                shares_id=len(parts) > 1,
-            )
-            # The near-duplicate pairs were found with the picture's own
-            # hashes: those of the files read first, in the first part.
-            joined = cluster is not None and n == 0
-            key = ("cluster", cluster) if joined else ("picture", image_id, n)
-            by_key.setdefault(key, CopySet(0, cluster if joined else None, [])).pictures.append(
-                shown
-            )
-    sets = [s for s in by_key.values() if sum(max(1, len(p.files)) for p in s.pictures) > 1]
-    sets.sort(key=lambda s: (-len(s.files), -len(s.pictures), s.pictures[0].id))
-    for number, copy_set in enumerate(sets, start=1):
-        copy_set.number = number
-    add_pairs(db, sets)
-    return sets
+        picture = Picture(
+            id=image_id,
+            size=size,
+            format=fmt,
+            folder=folder,
+            thumbnail=version,
+            thumb_width=width,
+            thumb_height=height,
+            files=[],
+            same_bytes=False,
+            shares_id=len(parts) > 1,
+        )
+        yield Parts(picture, cluster, hashed, parts or [[]])
 
 
-def file_of(image_id: str, size: str, row: tuple) -> CopyFile:
-    path, raw, fmt, mode, size_bytes, sha256, mtime, whash, phash, dhash, kept = row
+def meeting_parts(
+    a: Parts, b: Parts, decided: bool, rule: Rule, crops: bool
+) -> Iterator[tuple[int, int]]:
+    """The parts of two paired pictures that are near-duplicates: the first
+    of each when both are one photograph or a person decided them the same,
+    else each two whose files meet the rule."""
+    if decided or (len(a.parts) == 1 and len(b.parts) == 1):
+        yield 0, 0
+        return
+    for x, one in enumerate(a.parts):
+        for y, other in enumerate(b.parts):
+            left = [f.hashed for f in one] or [a.hashed]
+            right = [f.hashed for f in other] or [b.hashed]
+            if any(meets(rule, crops, f, g) for f in left for g in right):
+                yield x, y
+
+
+def hashed_of(plain: list[str | None], packed: bytes | None) -> Hashed:
+    """Hashes as `meets` takes them, from hex text and packed variants."""
+    values = tuple(int(h, 16) if h else 0 for h in plain)
+    variants = tuple(tuple(int(v) for v in row) for row in unpack_variants(packed))
+    return Hashed(values, variants)
+
+
+def file_of(image_id: str, size: str, row: tuple, picture: Hashed) -> CopyFile:
+    path, raw, fmt, mode, size_bytes, sha256, mtime, whash, phash, dhash, packed, kept = row
+    own = (whash, phash, dhash)
+    if None in own:  # read before files had their own hashes: taken as its picture's
+        hashed = picture
+    elif packed is None:  # hashes as its picture's (the file it was read from)
+        hashed = Hashed(tuple(int(h, 16) for h in own), picture.variants)
+    else:
+        hashed = hashed_of(list(own), packed)
     return CopyFile(
         path=path,
         image_id=image_id,
@@ -275,7 +373,8 @@ def file_of(image_id: str, size: str, row: tuple) -> CopyFile:
         kept=bool(kept),
         differs="",
         raw_path=raw,
-        hashes=(whash, phash, dhash),
+        hashes=own,
+        hashed=hashed,
     )
 
 
@@ -287,14 +386,14 @@ def split_by_bytes(files: list[CopyFile]) -> list[list[CopyFile]]:
     return list(groups.values())
 
 
-def split_by_rule(files: list[CopyFile], rule: Rule, own: tuple) -> list[list[CopyFile]]:
-    """Files grouped by the near-duplicate rule on their own hashes (or the
-    same bytes), linked through any member; the part holding the files read
-    as the picture was (its stored hashes, `own`) first. A file read before
-    files had their own hashes joins that part."""
+def split_by_rule(
+    files: list[CopyFile], picture: Hashed, rule: Rule, crops: bool
+) -> list[list[CopyFile]]:
+    """Files grouped by the near-duplicate rule on their own hashes (as is or
+    through a variant, as pairs are found) or the same bytes, linked through
+    any member; the group holding the file read as the picture was first."""
     if len(files) < 2:
         return [files]
-    columns = [VARIANT_HASHES.index(name) for name in rule.hashes]
     parent = list(range(len(files)))
 
     def root(n: int) -> int:
@@ -303,21 +402,16 @@ def split_by_rule(files: list[CopyFile], rule: Rule, own: tuple) -> list[list[Co
             n = parent[n]
         return n
 
-    first = next((f for f in files if f.hashes == own), files[0])
-
-    def alike(x: CopyFile, y: CopyFile) -> bool:
-        if x.sha256 and x.sha256 == y.sha256:
-            return True
-        apart = hash_bits(x.hashes, y.hashes, columns)
-        return first in (x, y) if apart is None else apart <= rule.limit
-
     for n, file in enumerate(files):
         for m in range(n):
-            if alike(file, files[m]):
+            other = files[m]
+            same_bytes = file.sha256 is not None and file.sha256 == other.sha256
+            if same_bytes or meets(rule, crops, file.hashed, other.hashed):
                 parent[root(n)] = root(m)
     parts: dict[int, list[CopyFile]] = {}
     for n, file in enumerate(files):
         parts.setdefault(root(n), []).append(file)
+    first = next((f for f in files if f.hashed.plain == picture.plain), files[0])
     return sorted(parts.values(), key=lambda part: first not in part)
 
 
@@ -329,19 +423,6 @@ def describe(files: list[CopyFile]) -> None:
     files.sort(key=lambda f: (not f.kept, f.path))
     for other in files[1:]:
         other.differs = difference(files[0], other)
-
-
-def add_pairs(db: Database, sets: list[CopySet]) -> None:
-    by_cluster = {s.cluster: s for s in sets if s.cluster is not None}
-    for cluster, a, b, distance, rule in db.execute(
-        "SELECT i.cluster, p.image_a, p.image_b, p.distance, p.rule FROM pairs p"
-        " JOIN images i ON i.id = p.image_a WHERE p.near_duplicate = 1"
-        " ORDER BY i.cluster, p.image_a, p.image_b"
-    ):
-        if cluster in by_cluster:
-            by_cluster[cluster].pairs.append(
-                {"image_a": a, "image_b": b, "distance": distance, "rule": rule}
-            )
 
 
 def keep(db: Database, path: str, actor: str) -> list[str]:

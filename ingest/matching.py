@@ -107,6 +107,34 @@ class Matches:
         return None if how == PLAIN else VARIANT_NAMES[how]
 
 
+@dataclass(frozen=True)
+class Hashed:
+    """One picture's or file's plain hashes and its variants' (in
+    VARIANT_HASHES order, unsigned), for checking one pair in Python."""
+
+    plain: tuple[int, ...]
+    variants: tuple[tuple[int, ...], ...] = ()  # fewer than VARIANT_NAMES when stored before
+
+
+def meets(rule: Rule, crops: bool, a: Hashed, b: Hashed) -> bool:
+    """Whether two pictures meet the rule, as is or through a variant of
+    either within that variant's limit: `find_duplicates` for one pair."""
+    columns = [VARIANT_HASHES.index(name) for name in rule.hashes]
+
+    def total(x: tuple[int, ...], y: tuple[int, ...]) -> int:
+        return sum((x[c] ^ y[c]).bit_count() for c in columns)
+
+    if total(a.plain, b.plain) <= rule.limit:
+        return True
+    for v in used_variants(crops):
+        limit = rule.variant_limit(v)
+        if v < len(b.variants) and total(a.plain, b.variants[v]) <= limit:
+            return True
+        if v < len(a.variants) and total(a.variants[v], b.plain) <= limit:
+            return True
+    return False
+
+
 def used_variants(crops: bool) -> list[int]:
     """The variants a search compares: the turns, and the crops on request."""
     return list(range(len(VARIANT_NAMES) if crops else TURN_VARIANTS))

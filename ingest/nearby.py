@@ -14,7 +14,7 @@ import numpy as np
 from sqlite_utils import Database
 
 from .groups import apply_decisions, save_clusters
-from .hashing import VARIANT_BYTES, VARIANT_HASHES, VARIANT_NAMES, unpack_variants
+from .hashing import VARIANT_BYTES, VARIANT_HASHES, VARIANT_NAMES, hex_to_int64, unpack_variants
 from .matching import DEFAULT_RULE, HASHES, Codes, Rule, find_duplicates, parse_rule
 from .parallel import capped_workers
 from .store import read_settings, save_settings, write_transaction
@@ -44,12 +44,21 @@ class NearbySummary:
         )
 
 
-def load_codes(db: Database) -> Codes:
-    """Every picture's hashes and variant hashes, in id order."""
+def load_codes(db: Database) -> tuple[Codes, int, np.ndarray]:
+    """Every picture's hashes and variant hashes, in id order, then those of
+    each file whose own hashes differ from its picture's (a row each, under
+    its picture's id); how many rows are pictures; and those files' rowids."""
     rows = db.execute(
         "SELECT id, whash_int, phash_int, dhash_int, v.hashes FROM images"
         " LEFT JOIN variant_hashes v ON v.image_id = images.id ORDER BY id"
     ).fetchall()
+    pictures = len(rows)
+    files = db.execute(
+        "SELECT image_id, whash, phash, dhash, variants, rowid FROM files"
+        " WHERE variants IS NOT NULL AND image_id IS NOT NULL AND missing_since IS NULL"
+        " ORDER BY image_id, path"
+    ).fetchall()
+    rows += [(f[0], *(hex_to_int64(h) if h else None for h in f[1:4]), f[4]) for f in files]
     plain = {
         name: np.array([row[k + 1] or 0 for row in rows], dtype=np.int64).view(np.uint64)
         for k, name in enumerate(HASHES)
@@ -58,12 +67,13 @@ def load_codes(db: Database) -> Codes:
     count = np.minimum(count, len(VARIANT_NAMES))
     has_variants = np.arange(len(VARIANT_NAMES)) < count[:, None]
     variants = np.zeros((len(rows), len(VARIANT_NAMES), len(VARIANT_HASHES)), dtype=np.uint64)
-    # Pictures stored with the same number of variants are unpacked together.
+    # Rows stored with the same number of variants are unpacked together.
     for stored in np.unique(count[count > 0]):
         which = np.flatnonzero(count == stored)
         packed = b"".join(rows[n][4][: stored * VARIANT_BYTES] for n in which)
         variants[which, :stored] = unpack_variants(packed).reshape(len(which), stored, -1)
-    return Codes([row[0] for row in rows], plain, variants, has_variants)
+    rowids = np.array([f[5] for f in files], dtype=np.int64)
+    return Codes([row[0] for row in rows], plain, variants, has_variants), pictures, rowids
 
 
 def save_nearby(
@@ -84,11 +94,13 @@ def save_nearby(
     asked = {"neighbours": str(k), "rule": str(parsed), "crops": str(int(crops))}
     if any(settings.get(key) != value for key, value in asked.items()):
         full = True  # a different question: nothing stored can be reused
-    if not full and not waiting(db, k):
+    searched = int(settings.get("files_searched", 0))  # the last file row searched
+    if not full and not waiting(db, k) and not unsearched_files(db, searched):
         return stored_summary(db)  # nothing new: what is stored stands
     workers = capped_workers(workers)
-    codes = load_codes(db)
-    ids = codes.ids
+    codes, pictures, rowids = load_codes(db)
+    ids = codes.ids[:pictures]
+    whash = codes.plain["whash"][:pictures]
     position = {image_id: n for n, image_id in enumerate(ids)}
     # Pictures with a full list of neighbours are done; the rest (new ones, and
     # ones listed when the collection had fewer than k others) are searched.
@@ -97,25 +109,39 @@ def save_nearby(
     if len(ids) < 2:
         new = np.empty(0, dtype=np.int64)
     summary = NearbySummary(images=len(ids), new=len(new), full=full)
+    # Files whose own hashes differ from their picture's and that came after
+    # the last search are searched as new ones too.
+    new_files = pictures + np.flatnonzero(rowids > searched)
     flat = {row[0] for row in db.execute("SELECT id FROM images WHERE flat = 1")}
     with write_transaction(db):
         if full:
-            _save_all_neighbours(db, ids, codes.plain["whash"], k, workers)
+            _save_all_neighbours(db, ids, whash, k, workers)
             db.execute("DELETE FROM pairs WHERE near_duplicate = 1")
             if len(ids) >= 2:
                 found = find_duplicates(codes, parsed, crops, workers)
-                _write_duplicates(db, ids, parsed, found, flat)
-        elif len(new):
-            _save_new_neighbours(db, ids, position, codes.plain["whash"], k, new, workers)
-            found = find_duplicates(codes, parsed, crops, workers, new)
-            _write_duplicates(db, ids, parsed, found, flat)
+                _write_duplicates(db, codes.ids, parsed, found, flat)
+        elif len(new) or len(new_files):
+            if len(new):
+                _save_new_neighbours(db, ids, position, whash, k, new, workers)
+            found = find_duplicates(codes, parsed, crops, workers, np.append(new, new_files))
+            _write_duplicates(db, codes.ids, parsed, found, flat)
         apply_decisions(db)
         summary.clusters = save_clusters(db)
         summary.near_duplicates = db.execute(
             "SELECT count(*) FROM pairs WHERE near_duplicate = 1"
         ).fetchone()[0]
-        save_settings(db, asked)
+        last = int(rowids.max()) if len(rowids) else searched
+        save_settings(db, {**asked, "files_searched": str(max(last, searched))})
     return summary
+
+
+def unsearched_files(db: Database, searched: int) -> bool:
+    """Whether a file whose own hashes differ from its picture's came after
+    the last search (files rows get a new rowid each time they are written)."""
+    found = db.execute(
+        "SELECT 1 FROM files WHERE variants IS NOT NULL AND rowid > ? LIMIT 1", [searched]
+    ).fetchone()
+    return found is not None
 
 
 def waiting(db: Database, k: int) -> int:
@@ -243,22 +269,25 @@ def _top(found: list[tuple[int, int]], width: int) -> tuple[np.ndarray, np.ndarr
 
 
 def _write_duplicates(db, ids, rule: Rule, found, flat: set[str]) -> None:
-    """Store pairs within the rule; the rule column says how a pair met
-    ("phash+dhash<=18, mirrored") when it met through a variant. A picture
-    of one colour (`flat`) has no detail to compare: it is never a
-    near-duplicate (every flat picture hashes alike)."""
+    """Store pairs within the rule, the smallest distance of each pair of
+    pictures (rows of one picture's files meet under its id; a picture never
+    pairs with itself); the rule column says how a pair met ("phash+dhash<=18,
+    mirrored") when it met through a variant. A picture of one colour
+    (`flat`) has no detail to compare: it is never a near-duplicate (every
+    flat picture hashes alike)."""
+    best: dict[tuple[str, str], tuple[int, str]] = {}
+    for n, (i, j, d) in enumerate(zip(found.a, found.b, found.total, strict=True)):
+        a, b = sorted((ids[i], ids[j]))
+        if a == b or a in flat or b in flat:
+            continue
+        if (a, b) not in best or int(d) < best[a, b][0]:
+            best[a, b] = (int(d), ", ".join(filter(None, [str(rule), found.label(n)])))
+    # A pair stored before (an incremental run) keeps the smaller distance.
     db.conn.executemany(
-        "INSERT OR REPLACE INTO pairs (image_a, image_b, algorithm, distance, near_duplicate, rule)"
-        " VALUES (?, ?, ?, ?, 1, ?)",
-        (
-            (
-                ids[i],
-                ids[j],
-                rule.name,
-                int(d),
-                ", ".join(filter(None, [str(rule), found.label(n)])),
-            )
-            for n, (i, j, d) in enumerate(zip(found.a, found.b, found.total, strict=True))
-            if ids[i] not in flat and ids[j] not in flat
-        ),
+        "INSERT INTO pairs (image_a, image_b, algorithm, distance, near_duplicate, rule)"
+        " VALUES (?, ?, ?, ?, 1, ?) ON CONFLICT (image_a, image_b, algorithm) DO UPDATE SET"
+        " rule = iif(near_duplicate = 0 OR excluded.distance < distance, excluded.rule, rule),"
+        " distance = iif(near_duplicate = 0 OR excluded.distance < distance,"
+        " excluded.distance, distance), near_duplicate = 1",
+        ((a, b, rule.name, d, how) for (a, b), (d, how) in best.items()),
     )

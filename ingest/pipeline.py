@@ -368,10 +368,11 @@ class Run:
             self.summary.errors += 1
             self._save_file_row(file, None, result.bytes, result.sha256, {})
         else:
-            image_id = self._save_image(result)
+            image_id, own_variants = self._save_image(result)
             folder = str(PurePosixPath(file.relative).parent)
             save_tags(self.db, image_id, tags_from_path(folder), "source")
-            self._save_file_row(file, image_id, result.bytes, result.sha256, result.image)
+            reading = {**result.image, "variants": own_variants}
+            self._save_file_row(file, image_id, result.bytes, result.sha256, reading)
             self.touched.add(image_id)
         self.on_progress(1)
         self.pending += 1
@@ -393,8 +394,8 @@ class Run:
         hashes of this file: another file of its picture may differ)."""
         self.db.execute(
             "INSERT OR REPLACE INTO files (path, image_id, bytes, mtime, sha256, missing_since,"
-            " raw_path, format, mode, whash, phash, dhash)"
-            " VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?)",
+            " raw_path, format, mode, whash, phash, dhash, variants)"
+            " VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)",
             [
                 file.relative,
                 image_id,
@@ -406,22 +407,28 @@ class Run:
             ],
         )
 
-    def _save_image(self, result: Analysis) -> str:
+    def _save_image(self, result: Analysis) -> tuple[str, bytes | None]:
+        """The picture of an analysed file, stored if new; and the file's own
+        variant hashes when its hashes differ from those of the picture it
+        joins (None: the picture's are its own)."""
         image = result.image
         image_id = str(image["id"])
-        row = self.db.execute("SELECT folder FROM images WHERE id = ?", [image_id]).fetchone()
+        row = self.db.execute(
+            "SELECT folder, phash, dhash FROM images WHERE id = ?", [image_id]
+        ).fetchone()
         if row is not None:
             save_variants(self.db, image_id, result.variants)
             # Known picture: its thumbnail stays where the user put it.
             if not (self.where.thumbs / row[0] / thumbnail_name(image_id)).exists():
                 write_back_thumbnail(self.db, self.where.thumbs, image_id, row[0])
-            return image_id
+            differs = (image["phash"], image["dhash"]) != (row[1], row[2])
+            return image_id, result.variants if differs else None
         folder = self._existing_thumbnail_folder(thumbnail_name(image_id))
         if folder is None:
             folder = ""
             write_atomically(self.where.thumbs / thumbnail_name(image_id), result.png)
         insert_image(self.db, image, folder, result.png, result.variants, result.look)
-        return image_id
+        return image_id, None
 
     def _existing_thumbnail_folder(self, name: str) -> str | None:
         """Folder of a thumbnail already on disk with no row (a rebuilt database)."""

@@ -21,7 +21,7 @@ CHUNK_NAMES = {"extrema": "extremes"}
 META_KEYS = tuple("width height format format_description mode bands extrema xmp taken".split())
 JSON_KEYS = ("bands", "extrema", "xmp")  # stored as JSON text
 # What each file keeps of its own reading (files of one picture can differ).
-FILE_READING = ("format", "mode", "whash", "phash", "dhash")
+FILE_READING = ("format", "mode", "whash", "phash", "dhash", "variants")
 
 
 def text_chunks(relative: str, meta: dict[str, object], hashes: Hashes) -> dict[str, object]:

@@ -229,3 +229,32 @@ def test_a_copy_that_differs_only_in_its_orientation_flag_is_a_turned_pair(tmp_p
     assert "turned 90°" in rule
     (found,) = listed(db)
     assert paths_of(found) == {"cat.jpg", "cat turned by its flag.jpg"}
+
+
+def test_pairs_come_from_every_file_whatever_the_order_they_were_read_in(tmp_path):
+    """Two photographs share an id; a smaller copy of one of them is found
+    and listed with it, whichever of the two was read first (the picture's
+    own hashes are the first file's)."""
+    listings = []
+    for first, second in ((1, 2), (2, 1)):
+        source = tmp_path / f"{first}{second}"
+        source.mkdir()
+        horizon(first).save(source / "a.png")
+        horizon(second).save(source / "b.png")
+        horizon(2).resize((300, 225), Image.Resampling.LANCZOS).save(source / "smaller.png")
+        db = source / "photos.db"
+        ingest(source, db, tmp_path / f"thumbs{first}", workers=1)
+        copy_of_two = "a.png" if first == 2 else "b.png"
+        (found,) = listed(db)
+        assert paths_of(found) == {copy_of_two, "smaller.png"}
+        listings.append(rows(db, "select image_a, image_b from pairs where near_duplicate = 1"))
+        # An incremental run finds it too: the second photograph comes later.
+        (source / "b.png").rename(tmp_path / "b.png")
+        (source / "photos.db").unlink()
+        ingest(source, db, tmp_path / f"thumbs{first}-again", workers=1)
+        (tmp_path / "b.png").rename(source / "b.png")
+        ingest(source, db, tmp_path / f"thumbs{first}-again", workers=1)
+        assert (
+            rows(db, "select image_a, image_b from pairs where near_duplicate = 1") == listings[-1]
+        )
+    assert listings[0] == listings[1] and len(listings[0]) == 1

@@ -53,6 +53,7 @@ EXPECTED_COLUMNS = {
         "whash",
         "phash",
         "dhash",
+        "variants",
     ],
     "image_tags": ["image_id", "tag", "origin"],
     "pairs": ["image_a", "image_b", "algorithm", "distance", "near_duplicate", "rule"],
