@@ -19,6 +19,7 @@ from ingest.errors import (
     UnknownPicture,
 )
 from ingest.groups import decide
+from ingest.lookup import change_token
 from ingest.moves import Outcome, move_to_folder, undo
 from ingest.opening import ChangedFile
 from ingest.originals import Original, find_original
@@ -292,6 +293,22 @@ async def undo_view(request, datasette):
 
 SETS_SHOWN = 100  # sets of files on the review page, most files first
 DECIDED = {"different": "not the same picture", "same": "the same picture"}
+# The sets each read connection listed last, with the change token they were
+# listed at: a review page lists them again only after the database changed
+# (at a million pictures, listing takes seconds).
+_listed: dict[int, tuple[sqlite3.Connection, tuple[int, int], list]] = {}
+
+
+def sets_of(conn: sqlite3.Connection) -> list:
+    """Every set of duplicate files, as `list_sets`, reused while the
+    database is unchanged."""
+    token = change_token(conn)
+    cached = _listed.get(id(conn))
+    if cached and cached[0] is conn and cached[1] == token:
+        return cached[2]
+    sets = list_sets(Database(conn, execute_plugins=False))
+    _listed[id(conn)] = (conn, token, sets)
+    return sets
 
 
 async def duplicates_view(request, datasette):
@@ -301,7 +318,7 @@ async def duplicates_view(request, datasette):
     if refusal:
         return refusal
     db = datasette.get_database(library.database)
-    sets = await db.execute_fn(lambda conn: list_sets(Database(conn, execute_plugins=False)))
+    sets = await db.execute_fn(sets_of)
     allowed = await can_move(datasette, request.actor, library.database)
     database = library.database
     shown = sets[:SETS_SHOWN]

@@ -21,16 +21,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import itertools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
 from .errors import UnknownFile
 from .groups import DECISION_RULE
-from .hashing import hamming, hex_to_int64, unpack_variants
+from .hashing import VARIANT_BYTES, hamming, hex_to_int64, unpack_variants
 from .matching import DEFAULT_RULE, Hashed, Rule, meets, parse_rule
 from .store import db_file, path_from_setting, read_settings, utc_now, write_transaction
 
@@ -46,12 +47,21 @@ class CopyFile:
     mode: str | None
     bytes: int | None
     sha256: str | None
-    modified: str | None  # the file's modification time, UTC ISO 8601
+    mtime: int | None  # the file's modification time, nanoseconds since the epoch
     kept: bool
     differs: str  # how it differs from the first file of its picture ("" for that one)
     raw_path: bytes | None = field(default=None, repr=False)  # when the name is not UTF-8
     hashes: tuple[str | None, str | None, str | None] = field(default=(None, None, None))
+    variants: bytes | None = field(default=None, repr=False)  # its own, when not its picture's
     hashed: Hashed | None = field(default=None, repr=False)  # as `meets` compares them
+
+    @property
+    def modified(self) -> str | None:
+        """The file's modification time, UTC ISO 8601, to the second."""
+        if self.mtime is None:
+            return None
+        moment = datetime.datetime.fromtimestamp(self.mtime // 10**9, datetime.UTC)
+        return moment.isoformat(timespec="seconds")
 
 
 @dataclass
@@ -157,13 +167,6 @@ def summarise(sets: list[CopySet]) -> Summary:
     )
 
 
-def modified(mtime_ns: int | None) -> str | None:
-    if mtime_ns is None:
-        return None
-    moment = datetime.datetime.fromtimestamp(mtime_ns / 1e9, datetime.UTC)
-    return moment.isoformat(timespec="seconds")
-
-
 def difference(first: CopyFile, other: CopyFile) -> str:
     """How `other` differs from `first`, in a few words."""
     if first.sha256 and first.sha256 == other.sha256:
@@ -197,7 +200,7 @@ def hash_bits(a: tuple, b: tuple, columns: list[int] | None = None) -> int | Non
 ALL_SETS = """
     SELECT image_id AS id FROM files WHERE image_id IS NOT NULL AND missing_since IS NULL
     GROUP BY image_id HAVING count(*) > 1
-    UNION SELECT id FROM images WHERE cluster IS NOT NULL
+    UNION SELECT id FROM images WHERE cluster > 0  -- (not IS NOT NULL: this reads its index)
 """
 # The pictures of one picture's sets: itself and its near-duplicate group.
 ONE_PICTURE = """
@@ -208,39 +211,54 @@ ONE_PICTURE = """
 SET_QUERY = """
 WITH shown AS ({shown})
 SELECT i.id, i.size, i.format, i.folder, i.thumbnail, i.thumb_width, i.thumb_height,
-    i.cluster, i.flat, i.whash, i.phash, i.dhash, v.hashes,
+    i.cluster, i.flat, i.whash, i.phash, i.dhash,
     f.path, f.raw_path, f.format, f.mode, f.bytes, f.sha256, f.mtime,
     f.whash, f.phash, f.dhash, f.variants, k.path IS NOT NULL
 FROM shown JOIN images i ON i.id = shown.id
-LEFT JOIN variant_hashes v ON v.image_id = i.id
 LEFT JOIN files f ON f.image_id = i.id AND f.missing_since IS NULL
 LEFT JOIN kept_files k ON k.path = f.path
 ORDER BY i.id, f.path
 """
-PICTURE_COLUMNS = 13  # the images columns of SET_QUERY; the files columns follow
-PAIRS_AMONG = """
-WITH shown AS ({shown})
-SELECT image_a, image_b, algorithm, distance, rule FROM pairs
-WHERE near_duplicate = 1 AND image_a IN (SELECT id FROM shown) AND image_b IN (SELECT id FROM shown)
-ORDER BY image_a, image_b
-"""
+PICTURE_COLUMNS = 12  # the images columns of SET_QUERY; the files columns follow
 
 
 @dataclass
 class Parts:
     """A picture as the listing reads it: its row, and its files grouped into
-    the photographs they are (usually one group)."""
+    the photographs they are (usually one group). Its variant hashes are
+    read only when a comparison needs them."""
 
     picture: Picture
     cluster: int | None
-    hashed: Hashed
-    parts: list[list[CopyFile]]
+    own: tuple[str | None, ...]  # its whash, phash and dhash
+    load: Callable[[], bytes | None]  # its packed variant hashes
+    parts: list[list[CopyFile]] = field(default_factory=list)
+    _hashed: Hashed | None = None
+
+    @property
+    def hashed(self) -> Hashed:
+        if self._hashed is None:
+            self._hashed = hashed_of(self.own, self.load())
+        return self._hashed
+
+    def of(self, file: CopyFile) -> Hashed:
+        """A file's hashes as `meets` compares them."""
+        if file.hashed is None:
+            if None in file.hashes:  # read before files had their own: its picture's
+                file.hashed = self.hashed
+            elif file.variants is None:  # its own are its picture's
+                file.hashed = Hashed(tuple(int(h, 16) for h in file.hashes), self.hashed.variants)
+            else:
+                file.hashed = hashed_of(file.hashes, file.variants)
+        return file.hashed
 
     def picture_part(self, n: int) -> Picture:
         """The picture as one set shows it: with the files of its part n."""
         part = self.parts[n]
-        same = len(part) > 1 and len({f.sha256 for f in part}) == 1
-        return dataclasses.replace(self.picture, files=part, same_bytes=same)
+        shown = self.picture if len(self.parts) == 1 else dataclasses.replace(self.picture)
+        shown.files = part
+        shown.same_bytes = len(part) > 1 and len({f.sha256 for f in part}) == 1
+        return shown
 
 
 def list_sets(db: Database, picture: str | None = None) -> list[CopySet]:
@@ -258,12 +276,8 @@ def list_sets(db: Database, picture: str | None = None) -> list[CopySet]:
     crops = settings.get("crops") == "1"
     shown = ONE_PICTURE if picture else ALL_SETS
     arguments = {"picture": picture} if picture else {}
-    read = {
-        parts.picture.id: parts
-        for parts in read_pictures(
-            db.execute(SET_QUERY.format(shown=shown), arguments), rule, crops
-        )
-    }
+    rows = db.execute(SET_QUERY.format(shown=shown), arguments)
+    read = {parts.picture.id: parts for parts in read_pictures(db, rows, rule, crops)}
     nodes = [(image_id, n) for image_id, parts in read.items() for n in range(len(parts.parts))]
     parent = {node: node for node in nodes}
 
@@ -273,46 +287,42 @@ def list_sets(db: Database, picture: str | None = None) -> list[CopySet]:
             node = parent[node]
         return node
 
-    pairs = db.execute(PAIRS_AMONG.format(shown=shown), arguments).fetchall()
-    for a, b, algorithm, _distance, _rule in pairs:
+    pairs = db.execute(
+        "SELECT image_a, image_b, algorithm, distance, rule FROM pairs WHERE near_duplicate = 1"
+        " ORDER BY image_a, image_b"
+    )
+    joined: list[tuple[tuple[str, int], dict]] = []
+    for a, b, algorithm, distance, how in pairs:
+        if a not in read or b not in read:
+            continue
         for x, y in meeting_parts(read[a], read[b], algorithm == DECISION_RULE, rule, crops):
             parent[root((a, x))] = root((b, y))
+            joined.append(((a, x), {"image_a": a, "image_b": b, "distance": distance, "rule": how}))
     components: dict[tuple[str, int], list[tuple[str, int]]] = {}
     for node in nodes:
         components.setdefault(root(node), []).append(node)
+    pairs_of: dict[tuple[str, int], list[dict]] = {}
+    for node, pair in joined:
+        pairs_of.setdefault(root(node), []).append(pair)
     sets = []
-    for members in components.values():
+    for top, members in components.items():
         pictures = [read[image_id].picture_part(n) for image_id, n in members]
         if sum(max(1, len(p.files)) for p in pictures) < 2:
             continue
-        ids = {p.id for p in pictures}
-        cluster = read[members[0][0]].cluster if len(ids) > 1 else None
-        found = [
-            {"image_a": a, "image_b": b, "distance": d, "rule": how}
-            for a, b, _, d, how in pairs
-            if a in ids and b in ids
-        ]
-        sets.append(CopySet(0, cluster, pictures, found))
+        several = len({p.id for p in pictures}) > 1
+        cluster = read[members[0][0]].cluster if several else None
+        sets.append(CopySet(0, cluster, pictures, pairs_of.get(top, [])))
     sets.sort(key=lambda s: (-len(s.files), -len(s.pictures), s.pictures[0].id))
     for number, copy_set in enumerate(sets, start=1):
         copy_set.number = number
     return sets
 
 
-def read_pictures(rows, rule: Rule, crops: bool) -> Iterator[Parts]:
+def read_pictures(db: Database, rows, rule: Rule, crops: bool) -> Iterator[Parts]:
     """Each picture of SET_QUERY's rows with its files grouped."""
     for (image_id, *row), group in itertools.groupby(rows, lambda r: r[:PICTURE_COLUMNS]):
-        size, fmt, folder, version, width, height, cluster, flat, *own, packed = row
-        hashed = hashed_of(own, packed)
-        files = [file_of(image_id, size, r[PICTURE_COLUMNS:], hashed) for r in group]
-        files = [f for f in files if f.path is not None]
-        # Pictures of one colour all share an id: their files are alike only
-        # byte for byte. Other files share an id when their grey pictures
-        # look alike at 8x8; the rule on each file's own hashes tells apart
-        # the rare different photographs that do.
-        parts = split_by_bytes(files) if flat else split_by_rule(files, hashed, rule, crops)
-        for part in parts:
-            describe(part)
+        size, fmt, folder, version, width, height, cluster, flat, *own = row
+        files = [file_of(image_id, size, r[PICTURE_COLUMNS:]) for r in group if r[PICTURE_COLUMNS]]
         picture = Picture(
             id=image_id,
             size=size,
@@ -323,9 +333,27 @@ def read_pictures(rows, rule: Rule, crops: bool) -> Iterator[Parts]:
             thumb_height=height,
             files=[],
             same_bytes=False,
-            shares_id=len(parts) > 1,
         )
-        yield Parts(picture, cluster, hashed, parts or [[]])
+        read = Parts(picture, cluster, tuple(own), functools.partial(stored_variants, db, image_id))
+        # Pictures of one colour all share an id: their files are alike only
+        # byte for byte. Other files share an id when their grey pictures
+        # look alike at 8x8; the rule on each file's own hashes tells apart
+        # the rare different photographs that do.
+        if flat:
+            read.parts = split_by_bytes(files)
+        elif len({f.hashes for f in files if None not in f.hashes}) > 1:
+            read.parts = split_by_rule(files, read, rule, crops)
+        else:
+            read.parts = [files]
+        for part in read.parts:
+            describe(part)
+        picture.shares_id = len(read.parts) > 1
+        yield read
+
+
+def stored_variants(db: Database, image_id: str) -> bytes | None:
+    row = db.execute("SELECT hashes FROM variant_hashes WHERE image_id = ?", [image_id]).fetchone()
+    return row[0] if row else None
 
 
 def meeting_parts(
@@ -339,28 +367,22 @@ def meeting_parts(
         return
     for x, one in enumerate(a.parts):
         for y, other in enumerate(b.parts):
-            left = [f.hashed for f in one] or [a.hashed]
-            right = [f.hashed for f in other] or [b.hashed]
+            left = [a.of(f) for f in one] or [a.hashed]
+            right = [b.of(f) for f in other] or [b.hashed]
             if any(meets(rule, crops, f, g) for f in left for g in right):
                 yield x, y
 
 
-def hashed_of(plain: list[str | None], packed: bytes | None) -> Hashed:
+def hashed_of(plain: tuple[str | None, ...], packed: bytes | None) -> Hashed:
     """Hashes as `meets` takes them, from hex text and packed variants."""
     values = tuple(int(h, 16) if h else 0 for h in plain)
-    variants = tuple(tuple(int(v) for v in row) for row in unpack_variants(packed))
+    whole = len(packed or b"") // VARIANT_BYTES * VARIANT_BYTES  # as load_codes reads them
+    variants = tuple(map(tuple, unpack_variants((packed or b"")[:whole]).tolist()))
     return Hashed(values, variants)
 
 
-def file_of(image_id: str, size: str, row: tuple, picture: Hashed) -> CopyFile:
+def file_of(image_id: str, size: str, row: tuple) -> CopyFile:
     path, raw, fmt, mode, size_bytes, sha256, mtime, whash, phash, dhash, packed, kept = row
-    own = (whash, phash, dhash)
-    if None in own:  # read before files had their own hashes: taken as its picture's
-        hashed = picture
-    elif packed is None:  # hashes as its picture's (the file it was read from)
-        hashed = Hashed(tuple(int(h, 16) for h in own), picture.variants)
-    else:
-        hashed = hashed_of(list(own), packed)
     return CopyFile(
         path=path,
         image_id=image_id,
@@ -369,12 +391,12 @@ def file_of(image_id: str, size: str, row: tuple, picture: Hashed) -> CopyFile:
         mode=mode,
         bytes=size_bytes,
         sha256=sha256,
-        modified=modified(mtime),
+        mtime=mtime,
         kept=bool(kept),
         differs="",
         raw_path=raw,
-        hashes=own,
-        hashed=hashed,
+        hashes=(whash, phash, dhash),
+        variants=packed,
     )
 
 
@@ -387,7 +409,7 @@ def split_by_bytes(files: list[CopyFile]) -> list[list[CopyFile]]:
 
 
 def split_by_rule(
-    files: list[CopyFile], picture: Hashed, rule: Rule, crops: bool
+    files: list[CopyFile], picture: Parts, rule: Rule, crops: bool
 ) -> list[list[CopyFile]]:
     """Files grouped by the near-duplicate rule on their own hashes (as is or
     through a variant, as pairs are found) or the same bytes, linked through
@@ -406,12 +428,12 @@ def split_by_rule(
         for m in range(n):
             other = files[m]
             same_bytes = file.sha256 is not None and file.sha256 == other.sha256
-            if same_bytes or meets(rule, crops, file.hashed, other.hashed):
+            if same_bytes or meets(rule, crops, picture.of(file), picture.of(other)):
                 parent[root(n)] = root(m)
     parts: dict[int, list[CopyFile]] = {}
     for n, file in enumerate(files):
         parts.setdefault(root(n), []).append(file)
-    first = next((f for f in files if f.hashed.plain == picture.plain), files[0])
+    first = next((f for f in files if f.hashes == picture.own), files[0])
     return sorted(parts.values(), key=lambda part: first not in part)
 
 

@@ -441,12 +441,15 @@ def m016_file_variants(db: Database) -> None:
     """files.variants: the variant hashes of a file whose own hashes differ
     from its picture's (the picture's are the first file's), so near-duplicate
     pairs come from every file, whatever the order they were read in. Such
-    files stored before are read once more on the next ingest."""
+    files stored before are read once more on the next ingest. And an index
+    of present files by picture, for listing duplicates."""
     db.execute(
         "ALTER TABLE files ADD COLUMN variants BLOB"
         " /* packed like variant_hashes.hashes when this file's own hashes differ from its"
         " picture's; NULL: its picture's are its own */"
     )
+    # The pictures with several present files, from the index alone.
+    db.execute("CREATE INDEX files_present ON files(image_id) WHERE missing_since IS NULL")
     db.execute(
         "UPDATE files SET whash = NULL WHERE whash IS NOT NULL AND EXISTS (SELECT 1 FROM images i"
         " WHERE i.id = files.image_id AND (i.phash IS NOT files.phash OR i.dhash IS NOT files.dhash))"

@@ -97,6 +97,7 @@ images_look               images      look
 images_look_order         images      look_order
 images_taken              images      taken
 images_event              images      event
+files_present             files       image_id
 """
 EXPECTED_INDEXES = {
     name: (table, columns.split(","))
