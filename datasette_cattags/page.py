@@ -252,6 +252,11 @@ async def picture_details(datasette, library: Library, image_id: str) -> dict | 
         "group_url": datasette.urls.table(database, "images") + f"?cluster={image['cluster']}",
         "review_url": datasette.urls.path(f"/{database}/-/cattags/duplicates")
         + f"#group-{image['cluster']}",
+        # Several files of this picture: where the review lists them.
+        "copies_url": datasette.urls.path(f"/{database}/-/cattags/duplicates")
+        + (f"#group-{image['cluster']}" if image["cluster"] else f"#picture-{image_id}")
+        if sum(1 for file in files if not file["missing_since"]) > 1
+        else None,
         "fast_scale": fast_scale(library, image["width"], image["height"]),
     }
 

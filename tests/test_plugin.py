@@ -954,3 +954,24 @@ async def test_the_review_page_needs_the_csrf_token_and_is_view_only_when_immuta
     assert refused.status_code == 403 and "read-only" in refused.json()["message"]
     private = private_images(cats_db)
     assert (await private.client.get("/cats/-/cattags/duplicates")).status_code == 403
+
+
+@pytest.mark.asyncio
+async def test_a_picture_of_several_files_links_to_where_the_review_lists_them(cats_db):
+    ds = make([cats_db])
+    several = rows(
+        cats_db,
+        "select i.id, i.cluster from images i join files f on f.image_id = i.id"
+        " group by i.id having count(*) > 1 order by i.id limit 1",
+    )
+    (image_id, cluster), *_ = several
+    page = await ds.client.get(f"/cats/images/{image_id}")
+    anchor = f"group-{cluster}" if cluster else f"picture-{image_id}"
+    assert f'href="/cats/-/cattags/duplicates#{anchor}"' in page.text
+    review = await ds.client.get("/cats/-/cattags/duplicates")
+    assert f'id="{anchor}"' in review.text
+    single = rows(
+        cats_db,
+        "select image_id from files group by image_id having count(*) = 1 order by 1 limit 1",
+    )[0][0]
+    assert "compare these files" not in (await ds.client.get(f"/cats/images/{single}")).text
