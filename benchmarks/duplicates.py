@@ -259,7 +259,7 @@ def hash_everything(paths: list[Path], copies: int, cache: Path | None) -> dict[
 
 def codes_for(data: dict[str, np.ndarray], rows: np.ndarray, variants: bool) -> Codes:
     plain = {name: data["plain"][rows, k].copy() for k, name in enumerate(HASHES)}
-    has = np.full(len(rows), variants)
+    has = np.full((len(rows), data["variants"].shape[1]), variants)
     return Codes([str(r) for r in rows], plain, data["variants"][rows], has)
 
 
