@@ -417,12 +417,13 @@ class Run:
             "SELECT folder, phash, dhash FROM images WHERE id = ?", [image_id]
         ).fetchone()
         if row is not None:
-            save_variants(self.db, image_id, result.variants)
             # Known picture: its thumbnail stays where the user put it.
             if not (self.where.thumbs / row[0] / thumbnail_name(image_id)).exists():
                 write_back_thumbnail(self.db, self.where.thumbs, image_id, row[0])
-            differs = (image["phash"], image["dhash"]) != (row[1], row[2])
-            return image_id, result.variants if differs else None
+            if (image["phash"], image["dhash"]) != (row[1], row[2]):
+                return image_id, result.variants  # this file's own, not its picture's
+            save_variants(self.db, image_id, result.variants)  # where it has none yet
+            return image_id, None
         folder = self._existing_thumbnail_folder(thumbnail_name(image_id))
         if folder is None:
             folder = ""
