@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl, urlparse
 from datasette import Response
 from sqlite_utils import Database
 
-from ingest.duplicates import keep, list_sets, summarise
+from ingest.duplicates import Summary, keep, list_sets, summarise
 from ingest.errors import (
     CattagsError,
     FileInTheWay,
@@ -293,22 +293,23 @@ async def undo_view(request, datasette):
 
 SETS_SHOWN = 100  # sets of files on the review page, most files first
 DECIDED = {"different": "not the same picture", "same": "the same picture"}
-# The sets each read connection listed last, with the change token they were
-# listed at: a review page lists them again only after the database changed
-# (at a million pictures, listing takes seconds).
-_listed: dict[int, tuple[sqlite3.Connection, tuple[int, int], list]] = {}
+# What the review page shows of the sets each read connection listed last,
+# with the change token they were listed at: it lists them again only after
+# the database changed (at a million pictures, listing takes seconds).
+_listed: dict[int, tuple[sqlite3.Connection, tuple[int, int], tuple[list, Summary]]] = {}
 
 
-def sets_of(conn: sqlite3.Connection) -> list:
-    """Every set of duplicate files, as `list_sets`, reused while the
-    database is unchanged."""
+def sets_of(conn: sqlite3.Connection) -> tuple[list, Summary]:
+    """The first SETS_SHOWN sets of duplicate files (most files first) and
+    the summary of all, reused while the database is unchanged."""
     token = change_token(conn)
     cached = _listed.get(id(conn))
     if cached and cached[0] is conn and cached[1] == token:
         return cached[2]
     sets = list_sets(Database(conn, execute_plugins=False))
-    _listed[id(conn)] = (conn, token, sets)
-    return sets
+    shown = (sets[:SETS_SHOWN], summarise(sets))
+    _listed[id(conn)] = (conn, token, shown)
+    return shown
 
 
 async def duplicates_view(request, datasette):
@@ -318,10 +319,9 @@ async def duplicates_view(request, datasette):
     if refusal:
         return refusal
     db = datasette.get_database(library.database)
-    sets = await db.execute_fn(sets_of)
+    shown, summary = await db.execute_fn(sets_of)
     allowed = await can_move(datasette, request.actor, library.database)
     database = library.database
-    shown = sets[:SETS_SHOWN]
     for picture in (picture for copy_set in shown for picture in copy_set.pictures):
         picture.src = thumbnail_path(datasette, database, picture.id, picture.thumbnail)
         picture.href = datasette.urls.row(database, "images", picture.id)
@@ -331,7 +331,7 @@ async def duplicates_view(request, datasette):
             {
                 "database": database,
                 "sets": shown,
-                "summary": summarise(sets),
+                "summary": summary,
                 "can_write": allowed and library.can_write,
                 "read_only": allowed and not library.can_write,
                 "decide_url": datasette.urls.path(f"/{database}/-/cattags/decide"),
