@@ -350,9 +350,10 @@ def analyse_image(
         # Pillow's notes on metadata it skips ("Corrupt EXIF data", palette
         # transparency and the like): the picture itself reads fine.
         warnings.simplefilter("ignore")
+        meta = describe(img, extrema, full_size)  # first: it makes a text "xmp" chunk bytes
         exif = img.getexif()
         orientation = exif.get(0x0112, 1)
-        meta = describe(img, extrema, upright_size(full_size or img.size, orientation))
+        meta["width"], meta["height"] = upright_size((meta["width"], meta["height"]), orientation)
         meta["taken"] = taken_from_exif(exif)
         # The picture as it is shown: hashed upright, so a copy that differs
         # only in its orientation flag is a turned copy, not the same picture.
