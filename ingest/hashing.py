@@ -171,7 +171,8 @@ def whash(img: Image.Image) -> str:
 
 def hash_image(img: Image.Image, gray: Image.Image | None = None) -> Hashes:
     """whash, phash and dhash of a picture from one grayscale resize; `gray`:
-    img.convert("L") if already made.
+    img.convert("L") if already made, or that turned upright (the picture
+    hashed is `gray`; only img's short side is read).
 
     phash and dhash follow imagehash's steps on a 32x32 reduction of the whash
     working picture, not on the original: that saves two full-size resizes.
