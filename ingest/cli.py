@@ -484,6 +484,8 @@ def duplicates(database, as_json, as_csv, different, same, keep, redundant, null
         raise click.UsageError("give --different or --same, not both: one decision at a time")
     if null and not redundant:
         raise click.UsageError("-0 goes with --redundant")
+    if redundant and (different or same or keep or as_json or as_csv):
+        raise click.UsageError("--redundant prints paths: give it alone (with -0 if you like)")
     decisions = bool(different or same or keep)
     with existing_database(database, changes=decisions) as db:
         for decision, pair in (("different", different), ("same", same)):

@@ -149,6 +149,12 @@ def test_the_kept_file_makes_the_others_redundant_and_nothing_is_deleted(tmp_pat
     assert code == 1 and "no such source file: holiday/nothing.jpg" in output
     code, output = run("duplicates", "--db", str(db), "-0")
     assert code == 2 and "-0 goes with --redundant" in output
+    code, output = run("duplicates", "--db", str(db), "--redundant", "--keep", "backup/beach.jpg")
+    assert code == 2 and "give it alone" in output
+    assert rows(db, "select path from kept_files order by path") == [
+        ("holiday/beach.jpg",),
+        ("holiday/tree.jpg",),
+    ]
 
 
 def test_files_read_before_they_had_their_own_hashes_are_read_once_more(tmp_path):
