@@ -1,10 +1,8 @@
-"""Near-duplicate groups: the decisions people make about pairs, the clusters
-the pairs form, and the groups listed. Numpy only: `cattags duplicates` and
-the plugin's review need no compiled search."""
+"""Near-duplicate groups: the decisions people make about pairs and the
+clusters the pairs form (duplicates.py lists them, file by file). Numpy
+only: `cattags duplicates` and the plugin's review need no compiled search."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 from sqlite_utils import Database
@@ -156,49 +154,3 @@ def save_clusters(db: Database) -> int:
         ((number[int(label[m])], ids[m]) for m in range(len(ids)) if int(label[m]) in number),
     )
     return len(number)
-
-
-@dataclass
-class Group:
-    """A near-duplicate group and what tells its pictures apart."""
-
-    cluster: int
-    pictures: list[dict]  # id, size, format, folder, bytes, paths, thumbnail and its size
-    pairs: list[dict]  # image_a, image_b, distance, rule
-
-
-def list_groups(db: Database) -> list[Group]:
-    """Every near-duplicate group, largest first."""
-    groups: dict[int, Group] = {}
-    for row in db.execute(
-        "SELECT i.cluster, i.id, i.size, i.format, i.folder,"
-        " (SELECT sum(bytes) FROM files WHERE image_id = i.id),"
-        " (SELECT group_concat(path, ' | ') FROM files WHERE image_id = i.id),"
-        " i.thumbnail, i.thumb_width, i.thumb_height"
-        " FROM images i WHERE i.cluster IS NOT NULL ORDER BY i.cluster, i.id"
-    ):
-        cluster, image_id, size, fmt, folder, size_bytes, paths, version, width, height = row
-        group = groups.setdefault(cluster, Group(cluster, [], []))
-        group.pictures.append(
-            {
-                "id": image_id,
-                "size": size,
-                "format": fmt,
-                "folder": folder,
-                "bytes": size_bytes,
-                "paths": paths.split(" | ") if paths else [],
-                "thumbnail": version,  # the thumbnail's sha256: its version in URLs
-                "thumb_width": width,
-                "thumb_height": height,
-            }
-        )
-    for cluster, a, b, distance, rule in db.execute(
-        "SELECT i.cluster, p.image_a, p.image_b, p.distance, p.rule FROM pairs p"
-        " JOIN images i ON i.id = p.image_a WHERE p.near_duplicate = 1"
-        " ORDER BY i.cluster, p.image_a, p.image_b"
-    ):
-        if cluster in groups:
-            groups[cluster].pairs.append(
-                {"image_a": a, "image_b": b, "distance": distance, "rule": rule}
-            )
-    return sorted(groups.values(), key=lambda g: (-len(g.pictures), g.cluster))
