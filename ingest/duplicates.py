@@ -188,13 +188,12 @@ def difference(first: CopyFile, other: CopyFile) -> str:
     return f"differs from {first.path} in {listed}; {pixels}"
 
 
-def hash_bits(a: tuple, b: tuple, columns: list[int] | None = None) -> int | None:
-    """Sum of Hamming distances of the two files' hashes (whash, phash and
-    dhash, or those `columns` of them); None when one is not known."""
-    pick = range(len(a)) if columns is None else columns
-    if any(value is None for n in pick for value in (a[n], b[n])):
+def hash_bits(a: tuple, b: tuple) -> int | None:
+    """Sum of Hamming distances of the two files' whash, phash and dhash;
+    None when one is not known."""
+    if None in a or None in b:
         return None
-    return sum(hamming(hex_to_int64(a[n]), hex_to_int64(b[n])) for n in pick)
+    return sum(hamming(hex_to_int64(x), hex_to_int64(y)) for x, y in zip(a, b, strict=True))
 
 
 ALL_SETS = """
@@ -220,6 +219,30 @@ LEFT JOIN kept_files k ON k.path = f.path
 ORDER BY i.id, f.path
 """
 PICTURE_COLUMNS = 12  # the images columns of SET_QUERY; the files columns follow
+
+
+class Joined:
+    """Nodes joined into connected groups (union-find with path halving)."""
+
+    def __init__(self, nodes):
+        self.parent = {node: node for node in nodes}
+
+    def root(self, node):
+        parent = self.parent
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    def join(self, x, y) -> None:
+        self.parent[self.root(x)] = self.root(y)
+
+    def groups(self) -> dict:
+        """root -> its nodes, in the order the nodes were given."""
+        found: dict = {}
+        for node in self.parent:
+            found.setdefault(self.root(node), []).append(node)
+        return found
 
 
 @dataclass
@@ -278,34 +301,25 @@ def list_sets(db: Database, picture: str | None = None) -> list[CopySet]:
     arguments = {"picture": picture} if picture else {}
     rows = db.execute(SET_QUERY.format(shown=shown), arguments)
     read = {parts.picture.id: parts for parts in read_pictures(db, rows, rule, crops)}
-    nodes = [(image_id, n) for image_id, parts in read.items() for n in range(len(parts.parts))]
-    parent = {node: node for node in nodes}
-
-    def root(node: tuple[str, int]) -> tuple[str, int]:
-        while parent[node] != node:
-            parent[node] = parent[parent[node]]
-            node = parent[node]
-        return node
-
+    joined = Joined(
+        (image_id, n) for image_id, parts in read.items() for n in range(len(parts.parts))
+    )
     pairs = db.execute(
         "SELECT image_a, image_b, algorithm, distance, rule FROM pairs WHERE near_duplicate = 1"
         " ORDER BY image_a, image_b"
     )
-    joined: list[tuple[tuple[str, int], dict]] = []
+    met: list[tuple[tuple[str, int], dict]] = []
     for a, b, algorithm, distance, how in pairs:
         if a not in read or b not in read:
             continue
         for x, y in meeting_parts(read[a], read[b], algorithm == DECISION_RULE, rule, crops):
-            parent[root((a, x))] = root((b, y))
-            joined.append(((a, x), {"image_a": a, "image_b": b, "distance": distance, "rule": how}))
-    components: dict[tuple[str, int], list[tuple[str, int]]] = {}
-    for node in nodes:
-        components.setdefault(root(node), []).append(node)
+            joined.join((a, x), (b, y))
+            met.append(((a, x), {"image_a": a, "image_b": b, "distance": distance, "rule": how}))
     pairs_of: dict[tuple[str, int], list[dict]] = {}
-    for node, pair in joined:
-        pairs_of.setdefault(root(node), []).append(pair)
+    for node, pair in met:
+        pairs_of.setdefault(joined.root(node), []).append(pair)
     sets = []
-    for top, members in components.items():
+    for top, members in joined.groups().items():
         pictures = [read[image_id].picture_part(n) for image_id, n in members]
         if sum(max(1, len(p.files)) for p in pictures) < 2:
             continue
@@ -416,25 +430,16 @@ def split_by_rule(
     any member; the group holding the file read as the picture was first."""
     if len(files) < 2:
         return [files]
-    parent = list(range(len(files)))
-
-    def root(n: int) -> int:
-        while parent[n] != n:
-            parent[n] = parent[parent[n]]
-            n = parent[n]
-        return n
-
+    joined = Joined(range(len(files)))
     for n, file in enumerate(files):
         for m in range(n):
             other = files[m]
             same_bytes = file.sha256 is not None and file.sha256 == other.sha256
             if same_bytes or meets(rule, crops, picture.of(file), picture.of(other)):
-                parent[root(n)] = root(m)
-    parts: dict[int, list[CopyFile]] = {}
-    for n, file in enumerate(files):
-        parts.setdefault(root(n), []).append(file)
+                joined.join(n, m)
+    parts = [[files[n] for n in members] for members in joined.groups().values()]
     first = next((f for f in files if f.hashes == picture.own), files[0])
-    return sorted(parts.values(), key=lambda part: first not in part)
+    return sorted(parts, key=lambda part: first not in part)
 
 
 def describe(files: list[CopyFile]) -> None:
