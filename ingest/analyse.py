@@ -25,7 +25,7 @@ from .looks import look_of
 from .opening import GROWTH_MARGIN, ChangedFile, open_regular, read_at_most
 from .rows import image_row, text_chunks
 from .taken import taken_from_exif
-from .thumbnails import ORIENTATION, encode_png, make_thumbnail, thumbnail_box
+from .thumbnails import encode_png, make_thumbnail, thumbnail_box, upright
 
 # Pillow's own decompression-bomb limit (89.5 megapixels) is kept; its warning
 # (above the limit) is treated like its error (above twice the limit).
@@ -277,13 +277,6 @@ def pillow_extrema(img: Image.Image) -> tuple:
         present = np.flatnonzero(band)
         bands.append((int(present[0]), int(present[-1])))
     return bands[0] if len(bands) == 1 else tuple(bands)
-
-
-def upright(img: Image.Image, orientation: int) -> Image.Image:
-    """The picture turned as its EXIF orientation says it is shown."""
-    for transpose in ORIENTATION.get(orientation, []):
-        img = img.transpose(transpose)
-    return img
 
 
 def upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:

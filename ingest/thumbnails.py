@@ -106,9 +106,14 @@ def make_thumbnail(
         thumb = thumb.convert("RGB")
     if orientation is None:
         orientation = img.getexif().get(0x0112, 1)
+    return upright(thumb, orientation)
+
+
+def upright(img: Image.Image, orientation: int) -> Image.Image:
+    """The picture turned as its EXIF orientation says it is shown."""
     for transpose in ORIENTATION.get(orientation, []):
-        thumb = thumb.transpose(transpose)
-    return thumb
+        img = img.transpose(transpose)
+    return img
 
 
 def encode_png(thumb: Image.Image, metadata: dict[str, object]) -> bytes:
