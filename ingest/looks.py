@@ -32,9 +32,12 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from .learned import LEARNED_VERSION, LOOK_DIMS
 
 if TYPE_CHECKING:  # Pillow is loaded by whoever hands a picture in
     from PIL import Image
@@ -152,20 +155,69 @@ def texture(rgb: Image.Image) -> np.ndarray:
 TEXTURE_FROM = COLOUR + SUBJECT + LAYOUT  # where a look's texture part starts
 
 
+@dataclass(frozen=True)
+class LookKind:
+    """One way of making looks. A database holds looks of one kind only
+    (settings' "look" says which); everything that compares looks works
+    with either, by their size."""
+
+    name: str  # as `cattags ingest --looks` names it
+    version: str  # as the settings record it
+    size: int  # bytes a look
+    flat_from: int  # a flat picture's look is zero from this byte on
+
+    def flat(self, matrix: np.ndarray) -> np.ndarray:
+        """Which rows of an (N, size) matrix of looks are of one colour."""
+        return ~matrix[:, self.flat_from :].any(axis=1)
+
+
+CLASSIC = LookKind("classic", LOOK_VERSION, LOOK_BYTES, TEXTURE_FROM)
+# EfficientNet-Lite0's features (learned.py), then the classic look:
+# ingest --looks efficientnet.
+LEARNED = LookKind(
+    "efficientnet", LEARNED_VERSION, LOOK_DIMS + LOOK_BYTES, LOOK_DIMS + TEXTURE_FROM
+)
+LOOK_KINDS = {kind.name: kind for kind in (CLASSIC, LEARNED)}
+
+
+def kind_of_version(version: str | None) -> LookKind:
+    """The kind of looks a database's settings record (an older classic
+    version is classic: its looks are made again from the thumbnails)."""
+    return LEARNED if version == LEARNED.version else CLASSIC
+
+
+def make_look(
+    kind: LookKind,
+    thumbnail: Image.Image,
+    picture: Image.Image | None = None,
+    orientation: int = 1,
+) -> bytes:
+    """A picture's look of `kind`. Classic: from its thumbnail. Learned: the
+    network's part from the picture itself (turned upright by its EXIF
+    `orientation`), or from the thumbnail when that is all there is
+    (coarser), then the classic look."""
+    classic = look_of(thumbnail)
+    if kind == CLASSIC:
+        return classic
+    from .learned import learned_look
+
+    if picture is None:
+        picture, orientation = thumbnail, 1
+    return learned_look(picture, orientation) + classic
+
+
 def is_flat_look(look: bytes) -> bool:
-    """Whether a look has no texture at all (a picture of one colour)."""
-    return not any(look[TEXTURE_FROM:])
+    """Whether a look is of a picture of one colour (either kind)."""
+    kind = LEARNED if len(look) == LEARNED.size else CLASSIC
+    return bool(kind.flat(np.frombuffer(look, dtype=np.uint8)[None])[0])
 
 
-def flat_looks(matrix: np.ndarray) -> np.ndarray:
-    """Which rows of an (N, LOOK_BYTES) matrix of looks are flat."""
-    return ~matrix[:, TEXTURE_FROM:].any(axis=1)
-
-
-def read_looks(rows: Iterable[tuple[object, bytes]], most: int) -> tuple[list, np.ndarray]:
-    """(keys, an (N, LOOK_BYTES) uint8 matrix) from (key, look) rows of at
-    most `most`, taken as they come: no list of a million looks in between."""
-    matrix = np.empty((most, LOOK_BYTES), dtype=np.uint8)
+def read_looks(
+    rows: Iterable[tuple[object, bytes]], most: int, size: int = LOOK_BYTES
+) -> tuple[list, np.ndarray]:
+    """(keys, an (N, size) uint8 matrix) from (key, look) rows of at most
+    `most`, taken as they come: no list of a million looks in between."""
+    matrix = np.empty((most, size), dtype=np.uint8)
     keys: list = []
     for key, look in rows:
         matrix[len(keys)] = np.frombuffer(look, dtype=np.uint8)
@@ -173,10 +225,12 @@ def read_looks(rows: Iterable[tuple[object, bytes]], most: int) -> tuple[list, n
     return keys, matrix[: len(keys)]
 
 
-# The float32 copy's row: the look and zeros up to a multiple of 8 floats.
-# Zeros change no distance; rows of 352 bytes rather than 348 scan a million
-# looks a quarter faster (the matrix-vector product reads aligned rows).
-ROW = -(-LOOK_BYTES // 8) * 8
+def row_width(size: int) -> int:
+    """The float32 copy's row: a look and zeros up to a multiple of 8 floats.
+    Zeros change no distance; rows of 352 bytes rather than 348 scan a
+    million looks a quarter faster (the matrix-vector product reads aligned
+    rows)."""
+    return -(-size // 8) * 8
 
 
 def squared_distances(matrix: np.ndarray, norms: np.ndarray, look: np.ndarray) -> np.ndarray:
@@ -200,7 +254,8 @@ class LookIndex:
         self.conn = conn
         self.token: tuple[int, int] | None = None
         self.rowids = np.empty(0, dtype=np.int64)
-        self.matrix = np.empty((0, ROW), dtype=np.float32)
+        self.matrix = np.empty((0, row_width(LOOK_BYTES)), dtype=np.float32)
+        self.size = LOOK_BYTES  # bytes of the looks held
         self.norms = np.empty(0, dtype=np.float32)
 
     def fresh(self) -> LookIndex:
@@ -211,6 +266,7 @@ class LookIndex:
         token = change_token(self.conn)
         if token != self.token:
             self.rowids, self.matrix, self.norms = shared_looks(self.conn)
+            self.size = looks_size(self.conn)
             self.token = token
         return self
 
@@ -219,7 +275,7 @@ class LookIndex:
         look of the wrong size."""
         from .lookup import closest
 
-        if len(look) != LOOK_BYTES:
+        if len(look) != self.size:
             return None
         query = np.frombuffer(look, dtype=np.uint8)
         return closest(squared_distances(self.matrix, self.norms, query), self.rowids, k, exclude)
@@ -286,14 +342,22 @@ def looks_mark(conn: sqlite3.Connection, path: str) -> tuple[int, ...]:
 def looks_by_rowid(conn: sqlite3.Connection) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(rowids, float32 looks, squared norms) of the pictures with a look."""
     most = conn.execute("SELECT count(*) FROM looks").fetchone()[0]
+    size = looks_size(conn)
     rowids, looks = read_looks(
         conn.execute(
             "SELECT images.rowid, looks.look FROM looks JOIN images ON images.id = looks.image_id"
             " WHERE length(looks.look) = ? ORDER BY images.rowid",
-            [LOOK_BYTES],
+            [size],
         ),
         most,
+        size,
     )
-    matrix = np.zeros((len(looks), ROW), dtype=np.float32)
-    matrix[:, :LOOK_BYTES] = looks
+    matrix = np.zeros((len(looks), row_width(size)), dtype=np.float32)
+    matrix[:, :size] = looks
     return np.array(rowids, dtype=np.int64), matrix, (matrix * matrix).sum(axis=1)
+
+
+def looks_size(conn: sqlite3.Connection) -> int:
+    """The size of the looks a database holds: its kind's (settings' "look")."""
+    row = conn.execute("SELECT value FROM settings WHERE key = 'look'").fetchone()
+    return kind_of_version(row[0] if row else None).size

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from sqlite_utils import Database
 
 from .errors import CattagsError, NoPictures, ReadOnlyDatabase
+from .looks import CLASSIC, LOOK_KINDS, LookKind, kind_of_version
 from .matching import parse_rule
 from .parallel import capped_workers
 from .rows import FILE_READING, insert_image, save_variants, write_back_thumbnail
@@ -132,6 +133,7 @@ def ingest(
     crops: bool | None = None,
     mode: str | None = None,
     dask: str | None = None,
+    looks: str | None = None,
 ) -> IngestSummary:
     """Hash, thumbnail and tag every picture under `source`, then store who is
     near whom (new pictures against all); return the summary.
@@ -139,7 +141,9 @@ def ingest(
     `mode`: "exact" (imagehash's hashes, bit for bit) or "fast" (pictures
     decoded at a reduced scale first); None keeps the database's mode.
     `dask`: read the pictures on the Dask scheduler at this address, or on a
-    local cluster of `workers` processes for "local"."""
+    local cluster of `workers` processes for "local".
+    `looks`: "classic" or "efficientnet" (looks.LOOK_KINDS); None keeps the
+    database's kind."""
     where = resolve_locations(source, database, thumbs)
     if rule is not None:
         parse_rule(rule)  # a bad rule is refused before any work
@@ -147,6 +151,8 @@ def ingest(
         from .cluster import require_dask
 
         require_dask()
+    if looks is not None:
+        require_look_kind(looks)
     kind = check_database(where.database, new_ok=True)
     if kind != "missing" and not writable(where.database):
         raise ReadOnlyDatabase(f"{where.database} is read-only: ingest cannot add to it")
@@ -155,14 +161,14 @@ def ingest(
     with only_writer(where.database, "cattags ingest"), opened(where.database) as db:
         # Capped like this machine's processes: a remote cluster's own
         # workers ignore the count, a local one is on this machine.
-        reading = Reading(size, mode, capped_workers(workers), dask)
+        reading = Reading(size, mode, capped_workers(workers), dask, looks)
         summary = _ingest(db, where, thumbs, reading, on_progress, commit_every)
         from .lookgroups import save_looks
         from .nearby import save_nearby
         from .taken import save_events
 
         summary.nearby = save_nearby(db, neighbours, rule, workers=workers, crops=crops)
-        summary.nearby.look_groups = save_looks(db).groups
+        summary.nearby.look_groups = save_looks(db, kind=look_kind(db, read_settings(db))).groups
         save_events(db)
     return summary
 
@@ -183,6 +189,7 @@ def _ingest(
 ) -> IngestSummary:
     stored = read_settings(db)
     mode = hash_mode(db, stored, reading.mode)
+    look = look_kind(db, stored, reading.looks)
     if thumbs is None and "thumbs_root" in stored:
         where = Locations(
             where.source, where.database, path_from_setting(where.database, stored["thumbs_root"])
@@ -197,13 +204,16 @@ def _ingest(
             "hash_algorithm": "whash",
             "hash_size": 8,
             "hash_mode": mode,
+            # Recorded first for a database that holds no looks yet; an older
+            # kind stays recorded until save_looks has made the new looks.
+            "look": stored.get("look") or look.version,
         },
     )
     where.thumbs.mkdir(parents=True, exist_ok=True)
     sweep_temp_files(where.thumbs)
     run = Run(db, where, on_progress or (lambda n: None), commit_every)
     scan = iter_source_files(where.source, where.excluded())
-    analyse = functools.partial(_analyse, size=size, mode=mode)
+    analyse = functools.partial(_analyse, size=size, mode=mode, look=look)
     todo = run.to_analyse(scan)
     first = next(todo, None)
     if first is None:
@@ -214,14 +224,16 @@ def _ingest(
     ahead = list(itertools.islice(todo, reading.workers * CHUNK))
     files = itertools.chain([first], ahead, todo)
     reading = dataclasses.replace(reading, workers=capped_workers(reading.workers, 1 + len(ahead)))
-    with readers(reading) as (executor, workers, on_lost):
+    with readers(reading, look) as (executor, workers, on_lost):
         for file, result in iter_map(analyse, files, workers, executor=executor, lost=on_lost):
             run.save(file, result)
     return run.finish()
 
 
 @contextmanager
-def readers(reading: Reading) -> Iterator[tuple[Executor | None, int, LostTask | None]]:
+def readers(
+    reading: Reading, look: LookKind = CLASSIC
+) -> Iterator[tuple[Executor | None, int, LostTask | None]]:
     """Where the pictures are read: (executor, tasks at once, what stands in
     for a task the executor gave up on). On a Dask cluster, the cluster's
     executor, and its lost tasks become errors. Here, iter_map's own pool of
@@ -235,6 +247,10 @@ def readers(reading: Reading) -> Iterator[tuple[Executor | None, int, LostTask |
     from .pixels import warm_up
 
     warm_up()  # before the workers fork, so that they start warm
+    if look != CLASSIC:
+        from .learned import prepare
+
+        prepare()  # the network's graph, made once for every worker
     # What exists now (modules, compiled code) lives until the end: the
     # collector stops walking it, here and in the forked workers, which then
     # also exit sooner.
@@ -251,6 +267,7 @@ class Reading:
     mode: str | None
     workers: int
     dask: str | None = None
+    looks: str | None = None  # the kind of looks asked for (None: the database's)
 
 
 def lost(file: SourceFile, error: Exception) -> Failure:
@@ -280,10 +297,42 @@ def hash_mode(db: Database, stored: dict[str, str], asked: str | None) -> str:
     return asked
 
 
-def _analyse(file: SourceFile, size: int, mode: str) -> Analysis | Failure:
+def require_look_kind(name: str) -> LookKind:
+    """The kind of looks `name` asks for; CattagsError for an unknown one,
+    or when the learned look's extra is missing."""
+    if name not in LOOK_KINDS:
+        raise CattagsError(f"unknown looks {name!r}: use one of {', '.join(LOOK_KINDS)}")
+    kind = LOOK_KINDS[name]
+    if kind != CLASSIC:
+        from .learned import MissingNetwork, require_network
+
+        try:
+            require_network()
+        except MissingNetwork as error:
+            raise CattagsError(str(error)) from None
+    return kind
+
+
+def look_kind(db: Database, stored: dict[str, str], asked: str | None = None) -> LookKind:
+    """The looks this run makes: a database holds one kind, so asking for
+    another on a database with pictures is refused, as for hash modes."""
+    current = kind_of_version(stored["look"]) if "look" in stored else None
+    if asked is None:
+        return current or CLASSIC
+    wanted = require_look_kind(asked)
+    if current is not None and current != wanted and db["images"].count > 0:
+        raise CattagsError(
+            f"this database's looks are {current.name}, and one database never mixes"
+            f" {current.name} and {wanted.name} looks: run again with --looks {current.name},"
+            " or ingest into a new database with --db"
+        )
+    return wanted
+
+
+def _analyse(file: SourceFile, size: int, mode: str, look: LookKind) -> Analysis | Failure:
     from .analyse import analyse_file
 
-    return analyse_file(file.path, file.relative, size, mode, file.bytes)
+    return analyse_file(file.path, file.relative, size, mode, file.bytes, look)
 
 
 class Run:

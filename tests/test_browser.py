@@ -406,9 +406,10 @@ KINDS = ("tabby", "black", "ginger", "grey", "calico")  # the demo's kinds of ca
 
 
 @pytest.fixture
-def unsorted(tmp_path):
-    """The demo (`make demo`: 200 pictures) flat in unsorted/, ingested;
-    (database, each picture's kind by its id)."""
+def unsorted(tmp_path, request):
+    """The demo (`make demo`: 200 pictures) flat in unsorted/, ingested with
+    the classic looks or those a parametrised test asks for; (database, each
+    picture's kind by its id)."""
     from ingest.demo import write_demo_pictures
 
     drawn = tmp_path / "drawn"
@@ -421,7 +422,7 @@ def unsorted(tmp_path):
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(path.read_bytes())
         kind_of_file[f"unsorted/{path.name}"] = kind
-    ingest(source, workers=1)
+    ingest(source, workers=1, looks=getattr(request, "param", None))
     db = source / "cats.db"
     kinds = {}
     for path, image_id in rows(db, "select path, image_id from files"):
@@ -466,10 +467,15 @@ def settled(page, text):
     page.evaluate("document.querySelector('.cattags-toast').hidden = true")
 
 
-def test_two_hundred_unsorted_cats_sorted_into_their_kinds_in_25_actions(unsorted, browser):
+@pytest.mark.parametrize("unsorted", ["classic", "efficientnet"], indirect=True)
+def test_two_hundred_unsorted_cats_sorted_into_their_kinds_in_25_actions(
+    unsorted, browser, request
+):
     db, kinds = unsorted
+    looks = request.node.callspec.params["unsorted"]
+    named = "" if looks == "classic" else f"-{looks}"  # the README shows the classic run
     with as_root(browser, db, "/cats/images") as (page, _base):
-        shot(page, "classify-start-desktop")
+        shot(page, f"classify-start-desktop{named}")
         person = Actions(page)
         # The panel's look-alike groups: each strip shows what its group looks
         # like; the person names the kind they see and moves the whole group.
@@ -487,7 +493,7 @@ def test_two_hundred_unsorted_cats_sorted_into_their_kinds_in_25_actions(unsorte
             person.click(groups.nth(n).locator(".cattags-pick-group"))
             settled(page, "Selected")
             if n == 3:  # for the README: a group selected, folders with their keys
-                shot(page, "classify-selected-desktop")
+                shot(page, f"classify-selected-desktop{named}")
             key = page.locator(f".cattags-folder[data-folder='{seen}']").locator("xpath=..")
             if key.locator(".cattags-key").count():
                 person.press(key.locator(".cattags-key").inner_text())
@@ -495,7 +501,7 @@ def test_two_hundred_unsorted_cats_sorted_into_their_kinds_in_25_actions(unsorte
                 person.type_into(page.locator("input[name=folder]"), seen)
                 person.press("Enter")
             settled(page, "Moved")
-        shot(page, "classify-keys-desktop")
+        shot(page, f"classify-keys-desktop{named}")
         # Then each folder once: the strays a person sees there, to their kind.
         for kind in KINDS:
             here = [i for (i,) in rows(db, "select id from images where folder = ?", [kind])]
@@ -522,7 +528,7 @@ def test_two_hundred_unsorted_cats_sorted_into_their_kinds_in_25_actions(unsorte
             # original file is: a source tag, and true).
             assert tags_of(db, image_id) & set(KINDS) == {kind}
         assert not list((thumbs / "unsorted").glob("*.png"))
-        print(f"sorted {len(kinds)} pictures in {person.count} actions")
+        print(f"sorted {len(kinds)} pictures in {person.count} actions with {looks} looks")
 
 
 def test_select_similar_folder_keys_and_the_phone_sheet(unsorted, browser):
