@@ -28,7 +28,8 @@ similarity does. The stored learned look is that part followed by the
 classic look (looks.make_look): the network knows a cat from a cup but sees
 every cat as a cat, so on the demo's cats, which differ only by their fur,
 the network alone sorted 62% of pictures into their kind's group and the
-two together 98% (benchmarks/looks.py).
+two together 98%; on scene photographs the classic part costs a little
+precision (docs/looks.md, "The learned look").
 
 Imports numpy and Pillow; onnx and onnxruntime only when a look is made.
 """
