@@ -531,8 +531,11 @@ def test_two_hundred_unsorted_cats_sorted_into_their_kinds_in_25_actions(
         print(f"sorted {len(kinds)} pictures in {person.count} actions with {looks} looks")
 
 
-def test_select_similar_folder_keys_and_the_phone_sheet(unsorted, browser):
+@pytest.mark.parametrize("unsorted", ["classic", "efficientnet"], indirect=True)
+def test_select_similar_folder_keys_and_the_phone_sheet(unsorted, browser, request):
     db, _kinds = unsorted
+    looks = request.node.callspec.params["unsorted"]
+    named = "" if looks == "classic" else f"-{looks}"
     with as_root(browser, db, "/cats/images?_sort=look_order") as (page, base):
         bar = page.locator(".cattags-bar").bounding_box()
         assert bar["height"] <= 60, bar
@@ -556,7 +559,7 @@ def test_select_similar_folder_keys_and_the_phone_sheet(unsorted, browser):
         )
         assert set(picked) == {seed, *(i for (i,) in alike)}
         assert page.locator(".cattags-selected").inner_text() == "10 selected"
-        shot(page, "select-similar-desktop")
+        shot(page, f"select-similar-desktop{named}")
         # A first move gives the folder key 1; then key 1 moves the next picture.
         page.fill("input[name=folder]", "alike")
         page.keyboard.press("Enter")
@@ -588,7 +591,7 @@ def test_select_similar_folder_keys_and_the_phone_sheet(unsorted, browser):
         settled(page, "look alike")
         bar = page.locator(".cattags-bar").bounding_box()
         assert bar["height"] <= 100, bar
-        shot(page, "select-similar-phone")
+        shot(page, f"select-similar-phone{named}")
         picked = page.eval_on_selector_all(
             ".cattags-check:checked", "boxes => boxes.map(b => b.value)"
         )
