@@ -16,7 +16,7 @@ Reading pictures (worker processes; no database)
     learned     the learned look: EfficientNet-Lite0 on ONNX Runtime (the `looks` extra)
     taken       when a picture was taken (EXIF), and events split by gaps in time
     parallel    the ordered, bounded process pool (or a cluster's executor)
-    cluster     the same on a Dask cluster (the optional `dask` extra)
+    dask_workers the same on a Dask cluster's workers (the optional `dask` extra)
     jit         numba, with its cache in a folder this process may write
 
 Storing (the main process; SQLite)

@@ -106,6 +106,17 @@ def crops_option(function):
     )(function)
 
 
+def database_option(help_text: str = "Database file made by cattags ingest", required: bool = True):
+    """The --db option of every command (ingest's is optional: it has a default)."""
+    return click.option(
+        "--db",
+        "database",
+        type=click.Path(dir_okay=False, path_type=Path),
+        required=required,
+        help=help_text,
+    )
+
+
 def workers_option(help_text: str):
     """--workers, shared by ingest and pairs; more than the machine can use
     is capped, with a note."""
@@ -171,12 +182,7 @@ def progress_bar(
 
 @cli.command()
 @click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option(
-    "--db",
-    "database",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Database file [default: SOURCE/<folder name>.db]",
-)
+@database_option("Database file [default: SOURCE/<folder name>.db]", required=False)
 @click.option(
     "--thumbs",
     type=click.Path(file_okay=False, path_type=Path),
@@ -256,7 +262,7 @@ def ingest(
         cattags ingest ./cats
     """
     need_ingest_extra("ingest")
-    from .cluster import LOCAL
+    from .dask_workers import LOCAL
 
     if dask in (None, LOCAL):  # a remote cluster's workers are the cluster's
         note_worker_cap(workers)
@@ -269,12 +275,12 @@ def ingest(
     with progress_bar(not silent, "Ingesting", length) as on_progress:
         summary = run_ingest(
             source,
-            database,
-            thumbs,
-            size,
-            workers,
-            on_progress,
-            commit_every,
+            database=database,
+            thumbs=thumbs,
+            size=size,
+            workers=workers,
+            on_progress=on_progress,
+            commit_every=commit_every,
             neighbours=neighbours,
             rule=rule,
             crops=crops,
@@ -290,13 +296,7 @@ def ingest(
 
 
 @cli.command()
-@click.option(
-    "--db",
-    "database",
-    type=click.Path(dir_okay=False, path_type=Path),
-    required=True,
-    help="Database file made by cattags ingest",
-)
+@database_option()
 @click.option(
     "--restore", is_flag=True, help="Write missing thumbnail files back from the database"
 )
@@ -316,17 +316,6 @@ def sync(database, restore):
         report = sync_thumbnails(db, restore=restore)
     for line in report.lines():
         click.echo(line)
-
-
-def database_option(function):
-    """The --db option every command after ingest shares."""
-    return click.option(
-        "--db",
-        "database",
-        type=click.Path(dir_okay=False, path_type=Path),
-        required=True,
-        help="Database file made by cattags ingest",
-    )(function)
 
 
 @contextmanager
@@ -354,7 +343,7 @@ def existing_database(database: Path, changes: bool = True):
 
 
 @cli.command()
-@database_option
+@database_option()
 @neighbours_option
 @rule_option
 @crops_option
@@ -383,7 +372,7 @@ def pairs(database, neighbours, rule, crops, workers):
 
 
 @cli.command()
-@database_option
+@database_option()
 @click.option(
     "--by",
     type=click.Choice(["size", "ham", "cluster", "home"]),
@@ -413,7 +402,7 @@ def sort(database, by, dry_run):
 
 
 @cli.command()
-@database_option
+@database_option()
 @click.option(
     "--plot",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -450,7 +439,7 @@ def parse_bytes(text: str) -> int:
 
 
 @cli.command()
-@database_option
+@database_option()
 @click.option("--json", "as_json", is_flag=True, help="The sets as JSON")
 @click.option("--csv", "as_csv", is_flag=True, help="One CSV row per file of each set")
 @click.option(

@@ -148,7 +148,7 @@ def ingest(
     if rule is not None:
         parse_rule(rule)  # a bad rule is refused before any work
     if dask is not None:
-        from .cluster import require_dask
+        from .dask_workers import require_dask
 
         require_dask()
     if looks is not None:
@@ -239,7 +239,7 @@ def readers(
     executor, and its lost tasks become errors. Here, iter_map's own pool of
     processes (None), which a broken worker stops as before."""
     if reading.dask:
-        from .cluster import dask_pool
+        from .dask_workers import dask_pool
 
         with dask_pool(reading.dask, reading.workers) as pool:
             yield pool.executor, pool.workers, lost
