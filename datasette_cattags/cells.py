@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
-from .detect import IMAGE_ID, IMAGE_ID_COLUMNS
+from ingest.identity import is_image_id
+
+from .detect import IMAGE_ID_COLUMNS
 from .views import thumbnail_path
 
 
@@ -37,7 +39,7 @@ async def render_thumbnail_cell(datasette, row, value, column, table, database):
         return await _lookup(datasette, database, image_id, linked=False)
     if isinstance(value, dict):  # an expanded foreign key
         value = value.get("value")
-    if not isinstance(value, str) or not IMAGE_ID.match(value):
+    if not is_image_id(value):
         return None
     if table == "images":
         # The gallery's own rows: no query per row (the URL revalidates by ETag).

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import os
-import re
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.errors import CattagsError
+from ingest.identity import DEFAULT_SIZE
 from ingest.store import connect_read_only, database_kind, path_from_setting
-from ingest.thumbnails import DEFAULT_SIZE
 
-IMAGE_ID = re.compile(r"^\d+x\d+_[0-9a-f]{16}$")  # "{w}x{h}_{whash}"
 PLUGIN = "datasette-cattags"
 # Columns that hold an image id, by table, rendered as thumbnails.
 IMAGE_ID_COLUMNS = {

@@ -3,6 +3,9 @@
 The library and the `cattags` command; it never imports Datasette. Flat on
 purpose (imports stay short, and each module is small); its parts are:
 
+The core, which every part below imports (standard library only)
+    identity    what names a picture: its id, its thumbnail's name, the default size
+
 Reading pictures (worker processes; no database)
     scanning    walk a source folder: which files look like pictures
     opening     open a file only while it is still the regular file it was seen as

@@ -33,7 +33,6 @@ Imports numpy only: the Datasette plugin registers it on every connection.
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 import time
 from collections.abc import Callable
@@ -41,8 +40,8 @@ from collections.abc import Callable
 import numpy as np
 
 from .hashing import hash_to_unsigned
+from .identity import is_image_id
 
-IMAGE_ID = re.compile(r"^\d+x\d+_[0-9a-f]{16}$")
 MAX_K = 1000  # the most neighbours one call asks for
 MAX_HITS = 1000  # the most pictures one call returns, ties included (~20 KB of JSON)
 
@@ -168,7 +167,7 @@ def nearest_images_function(
 
     def answer(query: object, k: int) -> list | None:
         exclude = None
-        if isinstance(query, str) and IMAGE_ID.match(query):
+        if is_image_id(query):
             row = conn.execute(
                 "SELECT rowid, whash_int FROM images WHERE id = ?", [query]
             ).fetchone()
@@ -198,7 +197,7 @@ def looks_like_function(
         if not isinstance(query, str):
             return None
         exclude = None
-        if IMAGE_ID.match(query):
+        if is_image_id(query):
             row = conn.execute(
                 "SELECT images.rowid, looks.look FROM images JOIN looks ON looks.image_id = images.id"
                 " WHERE images.id = ?",

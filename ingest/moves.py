@@ -22,10 +22,10 @@ from .errors import (
     TooManyPictures,
     UnknownPicture,
 )
+from .identity import thumbnail_name
 from .scanning import refused_character
 from .store import utc_now, write_transaction
 from .tags import EARLIER, refresh_tags_column, save_tags, tags_from_path
-from .thumbnails import thumbnail_name
 
 MAX_COMPONENT_BYTES = 255  # the longest file name most file systems allow
 UNDO_SUFFIX = " (undo)"  # appended to the actor of the moves an undo makes

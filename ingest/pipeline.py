@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from sqlite_utils import Database
 
 from .errors import CattagsError, NoPictures, ReadOnlyDatabase
+from .identity import DEFAULT_SIZE, thumbnail_name
 from .looks import CLASSIC, LOOK_KINDS, LookKind, kind_of_version
 from .matching import parse_rule
 from .parallel import capped_workers
@@ -36,13 +37,7 @@ from .store import (
     writable,
 )
 from .tags import refresh_tags_column, save_tags, tags_from_path
-from .thumbnails import (
-    DEFAULT_SIZE,
-    iter_thumbnail_files,
-    sweep_temp_files,
-    thumbnail_name,
-    write_atomically,
-)
+from .thumbnails import iter_thumbnail_files, sweep_temp_files, write_atomically
 
 if TYPE_CHECKING:  # imported where used: a run with nothing to read never loads them
     from .analyse import Analysis, Failure

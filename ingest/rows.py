@@ -11,8 +11,9 @@ from pathlib import Path, PurePosixPath
 from sqlite_utils import Database
 
 from .hashing import VARIANT_BYTES, Hashes, hex_to_int64
+from .identity import image_id, size_text, thumbnail_name
 from .tags import save_tags, tags_from_path
-from .thumbnails import image_id, size_text, thumbnail_name, write_atomically
+from .thumbnails import write_atomically
 from .xmp import kept_xmp
 
 # Metadata keys and the names of the PNG text chunks that carry them (the

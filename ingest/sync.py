@@ -9,16 +9,12 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 from sqlite_utils import Database
 
+from .identity import id_from_thumbnail_name
 from .moves import next_batch, save_move
 from .rows import insert_image, row_from_chunks, variants_from_chunks, write_back_thumbnail
 from .store import clear_errors, save_error, thumbs_root, write_transaction
 from .tags import refresh_tags_column
-from .thumbnails import (
-    MAX_THUMBNAIL_BYTES,
-    id_from_thumbnail_name,
-    iter_thumbnail_files,
-    read_png_metadata,
-)
+from .thumbnails import MAX_THUMBNAIL_BYTES, iter_thumbnail_files, read_png_metadata
 
 SYNC_ACTOR = "cattags sync"  # the actor recorded for moves made in a file manager
 NOT_OURS = "not a cattags thumbnail"  # a PNG named like one, without our metadata

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,15 +13,14 @@ import numpy as np
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
+from .identity import DEFAULT_SIZE, THUMBNAIL_NAME
 from .scanning import raw_bytes, refused_character, storable, visible
 
-DEFAULT_SIZE = 64  # px, longest side: the prototype found 64 "just about right"
 REDUCING_GAP = 2.0  # Pillow's thumbnail rule: box-reduce to >= 2x the size, then resample
 PNG_COMPRESSION = 3  # zlib level: twice as fast as the default 6, files ~8% larger
 MAX_THUMBNAIL_PIXELS = 1024 * 1024  # the largest --size is 1024 px a side
 MAX_THUMBNAIL_BYTES = 16 * 1024 * 1024  # a file larger than this is not one of ours
 TEMP_PREFIX = ".cattags-tmp-"  # partial writes; never a thumbnail, swept on start
-THUMBNAIL_NAME = re.compile(r"^(\d+)x(\d+)_([0-9a-f]{16})_\.png$")
 
 # EXIF orientation -> the transposes that show the picture upright.
 ORIENTATION = {
@@ -36,27 +34,6 @@ ORIENTATION = {
 }
 DIRECT_MODES = {"RGB", "RGBA", "L", "LA"}  # resized as they are
 SMALL_CONVERT_MODES = {"CMYK", "YCbCr", "LAB", "HSV"}  # resized, then made RGB
-
-
-def size_text(width: int, height: int) -> str:
-    """A picture's size as the `size` column and its tag spell it: "{w}x{h}"."""
-    return f"{width}x{height}"
-
-
-def image_id(width: int, height: int, whash: str) -> str:
-    """The picture's identity: "{w}x{h}_{whash}"."""
-    return f"{size_text(width, height)}_{whash}"
-
-
-def thumbnail_name(identity: str) -> str:
-    """File name of a thumbnail: "{w}x{h}_{whash}_.png"."""
-    return f"{identity}_.png"
-
-
-def id_from_thumbnail_name(name: str) -> str | None:
-    """The identity in a thumbnail file name, or None if it is not one."""
-    match = THUMBNAIL_NAME.match(name)
-    return name[: -len("_.png")] if match else None
 
 
 def thumbnail_box(width: int, height: int, size: int) -> tuple[int, int]:

@@ -10,10 +10,11 @@ from pathlib import Path
 import imagehash
 from PIL import Image
 
+from ingest.identity import THUMBNAIL_NAME
 from ingest.pipeline import ingest
 from ingest.store import open_database
 from ingest.sync import sync_thumbnails
-from ingest.thumbnails import THUMBNAIL_NAME, read_png_metadata
+from ingest.thumbnails import read_png_metadata
 
 from .conftest import DEMO_COUNT, rows
 

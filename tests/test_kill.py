@@ -15,8 +15,9 @@ import pytest
 from PIL import Image
 
 from ingest.demo import write_demo_pictures
+from ingest.identity import THUMBNAIL_NAME
 from ingest.pipeline import ingest
-from ingest.thumbnails import TEMP_PREFIX, THUMBNAIL_NAME
+from ingest.thumbnails import TEMP_PREFIX
 
 from .conftest import snapshot as snapshot_of
 
