@@ -19,9 +19,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from ingest.hashing import Hashes
-from ingest.rows import image_row, insert_image
-from ingest.store import close_database, open_database
+from ingest.core import Hashes, image_row
+from ingest.library import open_database
+from ingest.rows import insert_image
+from ingest.store import close_database
 from ingest.tags import save_tags
 
 ROUNDS = 3

@@ -26,7 +26,7 @@ import numpy as np
 
 from datasette_cattags.views import sets_of
 from ingest.duplicates import ALL_SETS, SET_QUERY, list_sets
-from ingest.store import open_database
+from ingest.library import open_database
 
 DATA = Path(__file__).parent / "data"
 

@@ -56,10 +56,11 @@ import listed
 import numpy as np
 from PIL import Image, ImageEnhance
 
-from ingest.analyse import Contents, decode, least_side, reduced_copy
-from ingest.hashing import TURNS, VARIANT_HASHES, VARIANT_NAMES, hash_image, unpack_variants
+from ingest.analyse import Contents, decode, reduced_copy
+from ingest.core import VARIANT_HASHES, least_side, unpack_variants
+from ingest.hashing import TURNS, VARIANT_NAMES, hash_image
 from ingest.matching import HASHES, Codes, find_duplicates, parse_rule
-from ingest.pipeline import HASH_MODES
+from ingest.settings import HASH_MODES
 
 KINDS = ("plain", "crop 5%", "mirror", "turn 90")
 TILES = 3  # a 3x3 grid of tiles from each photograph

@@ -41,13 +41,14 @@ import numpy as np
 from datasette.app import Datasette
 from PIL import Image
 
-from ingest.hashing import Hashes
+from ingest.core import Hashes, image_row
+from ingest.events import save_events
+from ingest.library import open_database
 from ingest.lookgroups import save_looks
 from ingest.looks import LOOK_BYTES
-from ingest.rows import image_row, insert_image
-from ingest.store import close_database, open_database, save_settings
+from ingest.rows import insert_image
+from ingest.store import close_database, save_settings
 from ingest.tags import refresh_tags_column, save_tags
-from ingest.taken import save_events
 
 DATA = Path(__file__).parent / "data"
 FOLDERS = [

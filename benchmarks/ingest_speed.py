@@ -66,7 +66,7 @@ import numpy as np
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from ingest.analyse import least_side
+from ingest.core import least_side
 from ingest.demo import draw_cat
 from ingest.hashing import whash_working_image
 from ingest.parallel import default_workers

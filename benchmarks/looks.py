@@ -47,9 +47,9 @@ import imagehash
 import numpy as np
 from PIL import Image
 
+from ingest.library import open_database
 from ingest.lookgroups import best_kmeans, nearest_centre
 from ingest.looks import CLASSIC, LEARNED, LOOK_BYTES, look_of
-from ingest.store import open_database
 
 HERE = Path(__file__).parent
 INTEL = HERE / "data" / "intel" / "datasets" / "seg_train"
@@ -295,7 +295,7 @@ GROUP = """
 import sys, time
 from pathlib import Path
 from ingest.lookgroups import save_looks
-from ingest.store import open_database
+from ingest.library import open_database
 db = open_database(sys.argv[1])
 start = time.perf_counter()
 summary = save_looks(db, regroup=True)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ingest.store import open_database
+from ingest.library import open_database
 
 DATA = Path(__file__).parent / "data"
 SCAN = """select other.id, hamming(other.whash_int, this.whash_int) as distance

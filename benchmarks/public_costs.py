@@ -32,8 +32,8 @@ import httpx
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
+from ingest.library import open_database
 from ingest.pipeline import ingest
-from ingest.store import open_database
 
 TIED = "00000000000000ff"
 LIMIT_MS = 1000  # Datasette's default sql_time_limit_ms

@@ -14,8 +14,8 @@ from datasette import hookimpl
 from datasette.utils import to_css_class
 from jinja2 import ChoiceLoader, DictLoader
 
-from ingest.looks import warm_looks
-from ingest.store import register_functions
+from ingest.library import register_functions
+from ingest.lookup import warm_looks
 
 from .cells import render_thumbnail_cell
 from .compat import (
@@ -43,6 +43,7 @@ from .permissions import (
     databases_hiding_images,
 )
 from .queries import SIMILAR, similar_queries
+from .urls import routes
 from .views import (
     decide_view,
     duplicates_view,
@@ -114,15 +115,17 @@ def prepare_connection(conn, datasette):
 
 @hookimpl
 def register_routes():
-    return [
-        (r"^/(?P<database>[^/]+)/-/cattags/thumb/(?P<image_id>[^/]+)\.png$", thumb_view),
-        (r"^/(?P<database>[^/]+)/-/cattags/original/(?P<image_id>[^/]+)$", original_view),
-        (r"^/(?P<database>[^/]+)/-/cattags/move$", move_view),
-        (r"^/(?P<database>[^/]+)/-/cattags/undo$", undo_view),
-        (r"^/(?P<database>[^/]+)/-/cattags/duplicates$", duplicates_view),
-        (r"^/(?P<database>[^/]+)/-/cattags/decide$", decide_view),
-        (r"^/(?P<database>[^/]+)/-/cattags/keep$", keep_view),
-    ]
+    return routes(
+        {
+            "thumb": thumb_view,
+            "original": original_view,
+            "duplicates": duplicates_view,
+            "move": move_view,
+            "undo": undo_view,
+            "decide": decide_view,
+            "keep": keep_view,
+        }
+    )
 
 
 @hookimpl

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from markupsafe import Markup, escape
 
-from ingest.identity import is_image_id
+from ingest.core import is_image_id
 
 from .detect import IMAGE_ID_COLUMNS
-from .views import thumbnail_path
+from .urls import Urls
 
 
 def img_tag(datasette, database: str, image_id: str, version, width, height) -> Markup:
-    src = thumbnail_path(datasette, database, image_id, version)
+    src = Urls(datasette, database).thumbnail(image_id, version)
     size = f' width="{int(width)}" height="{int(height)}"' if width and height else ""
     return Markup(
         f'<img class="cattags-thumb" loading="lazy" src="{escape(src)}"{size} alt="{escape(image_id)}">'
@@ -20,7 +20,7 @@ def img_tag(datasette, database: str, image_id: str, version, width, height) -> 
 
 
 def linked_thumb(datasette, database: str, image_id: str, version, width, height) -> Markup:
-    href = datasette.urls.row(database, "images", image_id)
+    href = Urls(datasette, database).picture(image_id)
     thumb = img_tag(datasette, database, image_id, version, width, height)
     return Markup(
         f'<a class="cattags-link" href="{escape(href)}">{thumb}<br>{escape(image_id)}</a>'

@@ -7,8 +7,9 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from ingest.core import DEFAULT_SIZE
 from ingest.errors import CattagsError
-from ingest.identity import DEFAULT_SIZE
+from ingest.settings import Settings
 from ingest.store import connect_read_only, database_kind, path_from_setting
 
 PLUGIN = "datasette-cattags"
@@ -45,23 +46,18 @@ async def find_library(datasette, database: str) -> Library | None:
         return None
     db = datasette.get_database(database)
     rows = await db.execute("select key, value from settings")
-    settings = {row["key"]: row["value"] for row in rows}
+    settings = Settings.parse({row["key"]: row["value"] for row in rows}, lenient=True)
     config = plugin_settings(datasette, database)
     if config.get("thumbs_root"):
         root: Path | None = Path(config["thumbs_root"])
-    elif settings.get("thumbs_root") and db.path:
-        root = path_from_setting(db.path, settings["thumbs_root"])
+    elif settings.thumbs_root and db.path:
+        root = path_from_setting(db.path, settings.thumbs_root)
     else:
         root = None
     if root is not None and not root.is_dir():
         root = None
-    size = settings.get("thumb_size", "")
     return Library(
-        database,
-        root,
-        db.is_mutable,
-        int(size) if size.isdigit() else DEFAULT_SIZE,
-        settings.get("hash_mode") or "exact",
+        database, root, db.is_mutable, settings.thumb_size, settings.hash_mode or "exact"
     )
 
 

@@ -13,12 +13,12 @@ for a year too.
 from __future__ import annotations
 
 import json
-import re
+
+from .urls import is_thumbnail, is_write
 
 YEAR = 31_536_000  # seconds: a versioned thumbnail URL never changes
 IMMUTABLE_MARKER = "X-Cattags-Immutable"  # set by the thumbnail view, removed here
 MAX_BODY = 1024 * 1024  # bytes of a move or undo form: ~30,000 picture ids
-WRITE_PATH = re.compile(r"/-/cattags/(move|undo|decide|keep)$")  # behind any base_url
 
 
 def wrap_bounded_writes(app):
@@ -31,7 +31,7 @@ def wrap_bounded_writes(app):
         if not (
             scope.get("type") == "http"
             and scope.get("method") == "POST"
-            and WRITE_PATH.search(scope.get("path", ""))
+            and is_write(scope.get("path", ""))
         ):
             await app(scope, receive, send)
             return
@@ -88,7 +88,7 @@ def wrap_thumbnail_caching(app):
 
     async def wrapped(scope, receive, send):
         path = scope.get("path", "")
-        if scope.get("type") != "http" or "/-/cattags/thumb/" not in path:
+        if scope.get("type") != "http" or not is_thumbnail(path):
             await app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])

@@ -11,6 +11,7 @@ from datasette.utils import (
     tilde_decode,
 )
 
+from ingest.core import least_side, reduction
 from ingest.moves import MOST_AT_ONCE
 from ingest.tags import EARLIER
 from ingest.xmp import TRUNCATED, xmp_fields
@@ -19,7 +20,8 @@ from .detect import Library, find_library
 from .filters import ALIKE_K
 from .folders import folder_tree
 from .permissions import can_move
-from .views import VERSION_LENGTH, original_available, thumbnail_path
+from .urls import Urls
+from .views import original_available
 
 FOLDERS_SHOWN = 500  # folders listed in the panel and offered in the move field
 ZOOMS = (1.0, 1.5, 2.0)  # thumbnail scales the gallery offers (x the stored size)
@@ -47,7 +49,8 @@ async def _context(datasette, request, database, table, view_name):
         sql = "select folder, count(*) from images group by folder order by folder"
     counts = await db.execute(f"{sql} limit {FOLDERS_SHOWN}")
     folders = [[row[0], row[1]] for row in counts]
-    table_url = datasette.urls.table(database, "images")
+    urls = Urls(datasette, database)
+    table_url = urls.images()
     context = {
         "gallery": request is None or request.args.get("_cattags") != "table",
         "can_move": movable,
@@ -60,13 +63,11 @@ async def _context(datasette, request, database, table, view_name):
         "gallery_view_url": path_with_removed_args(request, {"_cattags": "table"})
         if request
         else "",
-        "move_url": datasette.urls.path(f"/{database}/-/cattags/move"),
-        "undo_url": datasette.urls.path(f"/{database}/-/cattags/undo"),
-        "duplicates_url": datasette.urls.path(f"/{database}/-/cattags/duplicates"),
-        "thumb_prefix": datasette.urls.path(f"/{database}/-/cattags/thumb/"),
-        "version_length": VERSION_LENGTH,
+        "urls": urls,  # each cell's thumbnail: urls.thumbnail(id, version)
+        "move_url": urls.write("move"),
+        "undo_url": urls.write("undo"),
+        "duplicates_url": urls.duplicates(),
         "table_url": table_url,
-        "row_prefix": table_url + "/",
         "thumb_size": library.thumb_size,
         "fast_hashes": library.hash_mode == "fast",
         "zooms": ZOOMS,
@@ -79,7 +80,7 @@ async def _context(datasette, request, database, table, view_name):
         image_id = tilde_decode(request.url_vars.get("pks", ""))
         context["picture"] = await picture_details(datasette, library, image_id)
     else:  # the gallery's panel and order control; a picture's page shows neither
-        context["looks"] = await look_strips(datasette, database, table_url)
+        context["looks"] = await look_strips(datasette, urls)
         context["orders"] = orders(request) if request is not None else []
     return {"cattags": context}
 
@@ -90,10 +91,10 @@ ORDERS = (("look", "look_order"), ("date taken", "taken"), ("folder", "folder"),
 STRIP_SIDE = 32  # px: the longest side of a thumbnail in a look strip
 
 
-async def look_strips(datasette, database: str, table_url: str) -> list[dict]:
+async def look_strips(datasette, urls: Urls) -> list[dict]:
     """Each look-alike group with the few pictures that show it, and where
     the gallery lists the group in look order; [] before looks exist."""
-    db = datasette.get_database(database)
+    db = datasette.get_database(urls.database)
     if not await db.table_exists("look_groups"):
         return []
     groups = [
@@ -119,7 +120,7 @@ async def look_strips(datasette, database: str, table_url: str) -> list[dict]:
             scale = STRIP_SIDE / max(row["thumb_width"] or 1, row["thumb_height"] or 1, 1)
             thumbs.append(
                 {
-                    "src": thumbnail_path(datasette, database, image_id, row["thumbnail"]),
+                    "src": urls.thumbnail(image_id, row["thumbnail"]),
                     "width": max(1, round((row["thumb_width"] or STRIP_SIDE) * scale)),
                     "height": max(1, round((row["thumb_height"] or STRIP_SIDE) * scale)),
                 }
@@ -129,7 +130,7 @@ async def look_strips(datasette, database: str, table_url: str) -> list[dict]:
                 "look": group["look"],
                 "pictures": group["pictures"],
                 "thumbs": thumbs,
-                "url": f"{table_url}?look={group['look']}&_sort=look_order",
+                "url": urls.look(group["look"]),
             }
         )
     return strips
@@ -159,11 +160,8 @@ async def picture_details(datasette, library: Library, image_id: str) -> dict | 
         return None
     image = dict(found)
 
-    def thumb(other_id: str, version: str | None) -> str:
-        return thumbnail_path(datasette, database, other_id, version)
-
-    def link(other_id: str) -> str:
-        return datasette.urls.row(database, "images", other_id)
+    urls = Urls(datasette, database)
+    thumb, link = urls.thumbnail, urls.picture
 
     files = [
         dict(row)
@@ -237,24 +235,19 @@ async def picture_details(datasette, library: Library, image_id: str) -> dict | 
         "earlier_tags": [tag["tag"] for tag in tags if tag["origin"] == EARLIER],
         "nearest": nearest,
         "alike": alike,
-        "look_url": datasette.urls.table(database, "images")
-        + f"?look={image['look']}&_sort=look_order"
-        if image.get("look") is not None
-        else None,
+        "look_url": urls.look(image["look"]) if image.get("look") is not None else None,
         "group": group,
         "thumb": thumb(image_id, image["thumbnail"]),
-        "original": datasette.urls.path(f"/{database}/-/cattags/original/{image_id}")
-        if original
-        else None,
+        "original": urls.original(image_id) if original else None,
         "previous": link(before) if before else None,
         "next": link(after) if after else None,
-        "similar_url": datasette.urls.path(f"/{database}/similar") + f"?id={image_id}",
-        "group_url": datasette.urls.table(database, "images") + f"?cluster={image['cluster']}",
-        "review_url": datasette.urls.path(f"/{database}/-/cattags/duplicates")
-        + f"#group-{image['cluster']}",
+        "similar_url": urls.similar(image_id),
+        "group_url": urls.cluster(image["cluster"]),
+        "review_url": urls.duplicates(f"group-{image['cluster']}"),
         # Several files of this picture: where the review lists them.
-        "copies_url": datasette.urls.path(f"/{database}/-/cattags/duplicates")
-        + (f"#group-{image['cluster']}" if image["cluster"] else f"#picture-{image_id}")
+        "copies_url": urls.duplicates(
+            f"group-{image['cluster']}" if image["cluster"] else f"picture-{image_id}"
+        )
         if sum(1 for file in files if not file["missing_since"]) > 1
         else None,
         "fast_scale": fast_scale(library, image["width"], image["height"]),
@@ -266,8 +259,6 @@ def fast_scale(library: Library, width: int | None, height: int | None) -> int:
     it was hashed (1: read at full size); 1 in an exact one."""
     if library.hash_mode != "fast" or not width or not height:
         return 1
-    from ingest.analyse import least_side, reduction
-
     return reduction(width, height, least_side("fast", library.thumb_size))
 
 

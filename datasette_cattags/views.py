@@ -18,24 +18,17 @@ from ingest.errors import (
     UnknownFile,
     UnknownPicture,
 )
+from ingest.files import ChangedFile
 from ingest.groups import decide
 from ingest.lookup import change_token
 from ingest.moves import Outcome, move_to_folder, undo
-from ingest.opening import ChangedFile
 from ingest.originals import Original, find_original
 
 from .detect import Library, find_library, known_library_names
 from .middleware import IMMUTABLE_MARKER, YEAR
 from .permissions import can_move, can_view_images
 from .streaming import QUEUE_SECONDS, FileStream, Unsatisfiable, byte_range, places
-
-VERSION_LENGTH = 12  # hex digits of the PNG's sha256 used in ?v=
-
-
-def thumbnail_path(datasette, database: str, image_id: str, version: str | None) -> str:
-    """The URL of a picture's thumbnail; versioned URLs may be cached for a year."""
-    path = datasette.urls.path(f"/{database}/-/cattags/thumb/{image_id}.png")
-    return f"{path}?v={version[:VERSION_LENGTH]}" if version else path
+from .urls import VERSION_LENGTH, Urls
 
 
 async def thumb_view(request, datasette):
@@ -165,7 +158,7 @@ def back_to(datasette, request) -> str:
     # "//evil.example/x" and "/\\evil.example" are other sites to a browser.
     if same_site and path.startswith("/") and not path.startswith(("//", "/\\")):
         return path + (f"?{referer.query}" if referer.query else "")
-    return datasette.urls.table(request.url_vars["database"], "images")
+    return Urls(datasette, request.url_vars["database"]).images()
 
 
 async def refuse(datasette, request, library: Library | None) -> tuple[int, str] | None:
@@ -322,9 +315,10 @@ async def duplicates_view(request, datasette):
     shown, summary = await db.execute_fn(sets_of)
     allowed = await can_move(datasette, request.actor, library.database)
     database = library.database
+    urls = Urls(datasette, database)
     for picture in (picture for copy_set in shown for picture in copy_set.pictures):
-        picture.src = thumbnail_path(datasette, database, picture.id, picture.thumbnail)
-        picture.href = datasette.urls.row(database, "images", picture.id)
+        picture.src = urls.thumbnail(picture.id, picture.thumbnail)
+        picture.href = urls.picture(picture.id)
     return Response.html(
         await datasette.render_template(
             "cattags/duplicates.html",
@@ -334,10 +328,10 @@ async def duplicates_view(request, datasette):
                 "summary": summary,
                 "can_write": allowed and library.can_write,
                 "read_only": allowed and not library.can_write,
-                "decide_url": datasette.urls.path(f"/{database}/-/cattags/decide"),
-                "keep_url": datasette.urls.path(f"/{database}/-/cattags/keep"),
-                "move_url": datasette.urls.path(f"/{database}/-/cattags/move"),
-                "table_url": datasette.urls.table(database, "images"),
+                "decide_url": urls.write("decide"),
+                "keep_url": urls.write("keep"),
+                "move_url": urls.write("move"),
+                "table_url": urls.images(),
             },
             request=request,
         )

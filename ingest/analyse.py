@@ -19,11 +19,11 @@ from PIL import Image, UnidentifiedImageError
 
 from . import xmp
 from .camera_raw import is_raw, read_raw
+from .core import image_row, least_side, reduction, text_chunks
 from .errors import UnreadableImage
+from .files import GROWTH_MARGIN, ChangedFile, open_regular, read_at_most
 from .hashing import hash_image
 from .looks import CLASSIC, LookKind, make_look
-from .opening import GROWTH_MARGIN, ChangedFile, open_regular, read_at_most
-from .rows import image_row, text_chunks
 from .taken import taken_from_exif
 from .thumbnails import encode_png, make_thumbnail, thumbnail_box, upright
 
@@ -33,10 +33,6 @@ EIGHT_BIT_MODES = {"1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBX", "CMYK", "YC
 BOMB_ERRORS = (Image.DecompressionBombError, Image.DecompressionBombWarning)
 WHOLE_FILE_LIMIT = 64 * 1024 * 1024  # bytes: larger files are read in chunks, never whole
 CHUNK_BYTES = 1024 * 1024  # read size for the checksum of a large file
-# Fast mode: a picture is decoded (JPEG) or box-reduced (anything else) by the
-# largest of 8, 4 or 2 that leaves its short side at least this many pixels,
-# before it is hashed and thumbnailed. Its hashes are then not imagehash's.
-FAST_SIDE = 256
 REDUCIBLE_MODES = {"L", "LA", "RGB", "RGBA", "RGBX", "CMYK"}
 # 16-bit, 32-bit and float pictures: hashed and thumbnailed from an 8-bit
 # grey copy with their levels scaled (see eight_bit).
@@ -142,19 +138,6 @@ def decode(contents: Contents, least: int | None = None) -> tuple[Image.Image, t
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise UnreadableImage("decode", f"broken picture: {error}") from error
     return img, full_size
-
-
-def least_side(mode: str, size: int) -> int | None:
-    """The short side `mode` reads a picture down to (None: read it whole),
-    for thumbnails of `size` px."""
-    return max(FAST_SIDE, size) if mode == "fast" else None
-
-
-def reduction(width: int, height: int, least: int) -> int:
-    """The largest of 8, 4, 2 and 1 that leaves both sides >= `least` (the
-    factor Pillow's JPEG `draft` picks for a request of least x least)."""
-    fits = min(width // least, height // least)
-    return next(scale for scale in (8, 4, 2, 1) if fits >= scale or scale == 1)
 
 
 def reduced_copy(img: Image.Image, full_size: tuple[int, int], least: int | None) -> Image.Image:

@@ -16,8 +16,10 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .core import DEFAULT_SIZE
 from .errors import CattagsError, ReadOnlyDatabase
-from .thumbnails import TEMP_PREFIX
+from .files import TEMP_PREFIX
+from .settings import DEFAULT_NEIGHBOURS, DEFAULT_RULE
 
 
 class CattagsGroup(click.Group):
@@ -82,7 +84,7 @@ def neighbours_option(function):
         "--neighbours",
         type=click.IntRange(1, 100),
         default=None,
-        help="Nearest pictures kept for each picture [default: as stored, else 5]",
+        help=f"Nearest pictures kept for each picture [default: as stored, else {DEFAULT_NEIGHBOURS}]",
     )(function)
 
 
@@ -92,7 +94,7 @@ def rule_option(function):
         "--rule",
         default=None,
         callback=check_rule,
-        help="Near-duplicate rule, e.g. phash+dhash<=18 [default: as stored, else that]",
+        help=f"Near-duplicate rule, e.g. {DEFAULT_RULE} [default: as stored, else that]",
     )(function)
 
 
@@ -192,7 +194,7 @@ def progress_bar(
     "--size",
     type=click.IntRange(8, 1024),
     default=None,
-    help="Longest side of a thumbnail in px [default: 64]",
+    help=f"Longest side of a thumbnail in px [default: {DEFAULT_SIZE}]",
 )
 @workers_option("Processes that read pictures [default: every core]")
 @click.option(
@@ -323,7 +325,8 @@ def existing_database(database: Path, changes: bool = True):
     """The database, or a clean error when there is none, ingest never ran,
     or it is damaged; closed (its log folded in) afterwards. A database on
     read-only media is read in place, or refused for a command that `changes` it."""
-    from .store import check_database, opened, reading, require_settings, writable
+    from .library import opened, reading
+    from .store import check_database, require_settings, writable
 
     check_database(database, new_ok=False)  # before anything migrates it
     if not writable(database):

@@ -29,10 +29,10 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
+from .core import VARIANT_BYTES, hamming, hex_to_int64, unpack_variants
 from .errors import UnknownFile
 from .groups import DECISION_RULE
-from .hashing import VARIANT_BYTES, hamming, hex_to_int64, unpack_variants
-from .matching import DEFAULT_RULE, Hashed, Rule, meets, parse_rule
+from .matching import Hashed, Rule, meets, parse_rule
 from .store import db_file, path_from_setting, read_settings, utc_now, write_transaction
 
 
@@ -295,8 +295,8 @@ def list_sets(db: Database, picture: str | None = None) -> list[CopySet]:
     pictures and (when either picture holds different photographs) the
     files themselves meet the rule."""
     settings = read_settings(db)
-    rule = parse_rule(settings.get("rule", DEFAULT_RULE))
-    crops = settings.get("crops") == "1"
+    rule = parse_rule(settings.rule)
+    crops = settings.crops
     shown = ONE_PICTURE if picture else ALL_SETS
     arguments = {"picture": picture} if picture else {}
     rows = db.execute(SET_QUERY.format(shown=shown), arguments)
@@ -483,7 +483,7 @@ def redundant_paths(db: Database) -> Iterator[bytes]:
     """The path, as bytes, of every file a person chose not to keep: the
     files of each set with a kept file, other than the kept ones. Full paths
     when the database knows its source folder, else relative to it."""
-    source = read_settings(db).get("source_root")
+    source = read_settings(db).source_root
     root = os.fsencode(path_from_setting(db_file(db), source)) + b"/" if source else b""
     for copy_set in list_sets(db):
         for file in copy_set.redundant:

@@ -30,7 +30,7 @@ import httpx
 from PIL import Image, UnidentifiedImageError
 
 from . import __version__
-from .thumbnails import write_atomically
+from .files import write_atomically
 
 USER_AGENT = (
     f"datasette-cattags/{__version__} (cattags fetch; +https://pypi.org/project/datasette-cattags/)"

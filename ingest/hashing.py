@@ -17,26 +17,12 @@ few MB instead of the ~3 GB imagehash needs for an 8192 px working picture.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
-
 import numpy as np
 from PIL import Image
 
+from .core import Hashes
+
 HASH_SIZE = 8  # 8x8 bits: the 16-hex-digit hashes the thumbnail names use
-MASK64 = (1 << 64) - 1
-HEX_HASH = re.compile(r"[0-9a-fA-F]{1,16}")  # what hamming() accepts as text
-
-
-@dataclass(frozen=True)
-class Hashes:
-    """The hashes of one picture, as 16-digit lowercase hex, and the packed
-    hashes of its variants (see `VARIANT_NAMES`), empty when not computed."""
-
-    whash: str
-    phash: str
-    dhash: str
-    variants: bytes = b""
 
 
 # How a copy can differ from its original beyond what the hashes forgive: the
@@ -76,8 +62,6 @@ MARGIN_LEVELS = 6  # grey levels a margin's pixels may stray from its edge's med
 MARGIN_SIDE = 256  # margins are found on the grey picture reduced to at most this side
 VARIANT_NAMES = tuple(name for _, name in TURNS) + ("cropped",) * len(CROPS) + ("margins cut off",)
 TURN_VARIANTS = len(TURNS)  # variants 0..6 are turns, the rest crops
-VARIANT_HASHES = ("whash", "phash", "dhash")  # per variant, in this order
-VARIANT_BYTES = 8 * len(VARIANT_HASHES)  # one variant's packed hashes
 
 
 def working_scale(width: int, height: int) -> int:
@@ -295,13 +279,6 @@ def _packed(bits: np.ndarray) -> np.ndarray:
     return np.packbits(bits.reshape(len(bits), -1), axis=1).view(">u8").ravel().astype(np.uint64)
 
 
-def unpack_variants(packed: bytes | None) -> np.ndarray:
-    """Packed variant hashes as a (variants, 3) uint64 array; (0, 3) when none."""
-    if not packed:
-        return np.empty((0, len(VARIANT_HASHES)), dtype=np.uint64)
-    return np.frombuffer(packed, dtype="<u8").astype(np.uint64).reshape(-1, len(VARIANT_HASHES))
-
-
 def dct_rows(n: int, keep: int) -> np.ndarray:
     """The first `keep` rows of the unnormalised DCT-II matrix (scipy's default)."""
     k = np.arange(keep)[:, None]
@@ -329,35 +306,3 @@ def dhash_from_small(small: Image.Image) -> str:
     """imagehash.dhash's steps (9x8 Lanczos, compare neighbours) on a small picture."""
     pixels = np.asarray(small.resize((HASH_SIZE + 1, HASH_SIZE), Image.Resampling.LANCZOS))
     return bits_to_hex(pixels[:, 1:] > pixels[:, :-1])
-
-
-def hex_to_int64(value: str) -> int:
-    """Signed 64-bit view of a 16-digit hex hash, as SQLite stores integers."""
-    unsigned = int(value, 16)
-    return unsigned - (1 << 64) if unsigned >= 1 << 63 else unsigned
-
-
-def int64_to_hex(value: int) -> str:
-    """Inverse of hex_to_int64."""
-    return f"{value & MASK64:016x}"
-
-
-def hash_to_unsigned(value: object) -> int | None:
-    """An unsigned 64-bit value from hex text or an integer; None when malformed."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int):
-        if -(1 << 63) <= value <= MASK64:
-            return value & MASK64
-        return None
-    if isinstance(value, str) and HEX_HASH.fullmatch(value):
-        return int(value, 16)
-    return None
-
-
-def hamming(a: object, b: object) -> int | None:
-    """Bits that differ between two 64-bit hashes (hex text or integers), else None."""
-    x, y = hash_to_unsigned(a), hash_to_unsigned(b)
-    if x is None or y is None:
-        return None
-    return (x ^ y).bit_count()

@@ -53,12 +53,12 @@ def save_looks(db: Database, regroup: bool = False, kind: LookKind | None = None
     REGROUP_GROWTH). Nothing is read when nothing is new. `kind`: the looks
     to hold (None: the kind the database holds)."""
     summary = LooksSummary()
-    kind = kind or kind_of_version(read_settings(db).get("look"))
+    kind = kind or kind_of_version(read_settings(db).look)
     with write_transaction(db):
         retire_other_looks(db, kind)
         summary.made = make_missing_looks(db, kind)
         count = db.execute("SELECT count(*) FROM looks").fetchone()[0]
-        grouped = int(read_settings(db).get("looks_grouped", 0))
+        grouped = read_settings(db).looks_grouped
         centres, positions = stored_centres(db, kind)
         waiting = db.execute("SELECT count(*) FROM images WHERE look_order IS NULL").fetchone()[0]
         summary.regrouped = bool(regroup or not len(centres) or count > REGROUP_GROWTH * grouped)
@@ -90,7 +90,7 @@ def save_looks(db: Database, regroup: bool = False, kind: LookKind | None = None
 def retire_other_looks(db: Database, kind: LookKind) -> None:
     """Forget looks and groups of another kind (another version, or another
     size): they are made again from the thumbnails."""
-    stored = read_settings(db).get("look")
+    stored = read_settings(db).look
     size = db.execute("SELECT length(look) FROM looks LIMIT 1").fetchone()
     centre = db.execute("SELECT length(centre) FROM look_groups LIMIT 1").fetchone()
     if stored not in (None, kind.version):

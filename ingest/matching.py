@@ -16,13 +16,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .core import VARIANT_HASHES
 from .errors import CattagsError
-from .hashing import TURN_VARIANTS, VARIANT_HASHES, VARIANT_NAMES
+from .hashing import TURN_VARIANTS, VARIANT_NAMES
 
 # phash + dhash <= 18 found every re-encoded, resized, brightened and blurred
 # copy in real photos with no false pair, and extrapolates to under 5 false
 # pairs per 100,000 photos; whash alone is a poor judge of "same photo".
-DEFAULT_RULE = "phash+dhash<=18"
 HASHES = VARIANT_HASHES  # the hashes a rule may sum (variants pack them in this order)
 RULE_PATTERN = re.compile(r"^\s*(\w+(?:\s*\+\s*\w+)*)\s*<=\s*(\d+)\s*$")
 PLAIN = -1  # `Matches.how` of a pair that met as is

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from .core import thumbnail_name
 from .errors import (
     FileInTheWay,
     FolderOutsideRoot,
@@ -22,8 +23,7 @@ from .errors import (
     TooManyPictures,
     UnknownPicture,
 )
-from .identity import thumbnail_name
-from .scanning import refused_character
+from .files import refused_character
 from .store import utc_now, write_transaction
 from .tags import EARLIER, refresh_tags_column, save_tags, tags_from_path
 

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 from sqlite_utils import Database
 
+from .core import VARIANT_BYTES, VARIANT_HASHES, hex_to_int64, unpack_variants
 from .groups import apply_decisions, save_clusters
-from .hashing import VARIANT_BYTES, VARIANT_HASHES, VARIANT_NAMES, hex_to_int64, unpack_variants
-from .matching import DEFAULT_RULE, HASHES, Codes, Rule, find_duplicates, parse_rule
+from .hashing import VARIANT_NAMES
+from .matching import HASHES, Codes, Rule, find_duplicates, parse_rule
 from .parallel import capped_workers
 from .store import read_settings, save_settings, write_transaction
 
-DEFAULT_NEIGHBOURS = 5  # nearest cats kept per picture
 # Pictures whose list of neighbours is full (? = k, or one fewer than the pictures).
 FULL_LISTS = "SELECT image_id FROM neighbours GROUP BY image_id HAVING count(*) >= ?"
 
@@ -88,13 +88,15 @@ def save_nearby(
     database. crops: also find copies with about 5% cut off a side (None:
     as stored, else no)."""
     settings = read_settings(db)
-    k = neighbours or int(settings.get("neighbours", DEFAULT_NEIGHBOURS))
-    parsed = parse_rule(rule or settings.get("rule", DEFAULT_RULE))
-    crops = settings.get("crops") == "1" if crops is None else crops
-    asked = {"neighbours": str(k), "rule": str(parsed), "crops": str(int(crops))}
-    if any(settings.get(key) != value for key, value in asked.items()):
+    k = neighbours or settings.neighbours
+    parsed = parse_rule(rule or settings.rule)
+    crops = settings.crops if crops is None else crops
+    asked: dict[str, object] = {"neighbours": k, "rule": str(parsed), "crops": crops}
+    if any(
+        not settings.stored(key) or getattr(settings, key) != value for key, value in asked.items()
+    ):
         full = True  # a different question: nothing stored can be reused
-    searched = int(settings.get("files_searched", 0))  # the last file row searched
+    searched = settings.files_searched  # the last file row searched
     if not full and not waiting(db, k) and not unsearched_files(db, searched):
         return stored_summary(db)  # nothing new: what is stored stands
     workers = capped_workers(workers)
@@ -131,7 +133,7 @@ def save_nearby(
             "SELECT count(*) FROM pairs WHERE near_duplicate = 1"
         ).fetchone()[0]
         last = int(rowids.max()) if len(rowids) else searched
-        save_settings(db, {**asked, "files_searched": str(max(last, searched))})
+        save_settings(db, {**asked, "files_searched": max(last, searched)})
     return summary
 
 

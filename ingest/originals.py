@@ -9,7 +9,7 @@ from typing import BinaryIO
 
 from sqlite_utils import Database
 
-from .opening import ChangedFile, open_regular
+from .files import ChangedFile, open_regular
 from .store import db_file, path_from_setting, read_settings
 
 # Formats every current browser shows, with their content types.
@@ -53,9 +53,9 @@ def find_original(db: Database, image_id: str, max_bytes: int) -> Original | Non
     """
     row = db.execute("SELECT format FROM images WHERE id = ?", [image_id]).fetchone()
     settings = read_settings(db)
-    if row is None or row[0] not in WEB_FORMATS or "source_root" not in settings:
+    if row is None or row[0] not in WEB_FORMATS or settings.source_root is None:
         return None
-    root = os.path.realpath(path_from_setting(db_file(db), settings["source_root"]))
+    root = os.path.realpath(path_from_setting(db_file(db), settings.source_root))
     files = db.execute(
         "SELECT path, raw_path, sha256, bytes, mtime FROM files"
         " WHERE image_id = ? AND missing_since IS NULL ORDER BY path",

@@ -16,19 +16,21 @@ from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
 
+from .core import FILE_READING, thumbnail_name
 from .errors import CattagsError, NoPictures, ReadOnlyDatabase
-from .identity import DEFAULT_SIZE, thumbnail_name
+from .files import sweep_temp_files, write_atomically
+from .library import opened
 from .looks import CLASSIC, LOOK_KINDS, LookKind, kind_of_version
 from .matching import parse_rule
 from .parallel import capped_workers
-from .rows import FILE_READING, insert_image, save_variants, write_back_thumbnail
+from .rows import insert_image, save_variants, write_back_thumbnail
 from .scanning import ScanItem, ScanProblem, Skipped, SourceFile, iter_source_files
+from .settings import HASH_MODES, Settings
 from .store import (
     begin_immediate,
     check_database,
     clear_errors,
     only_writer,
-    opened,
     path_from_setting,
     read_settings,
     save_error,
@@ -37,7 +39,7 @@ from .store import (
     writable,
 )
 from .tags import refresh_tags_column, save_tags, tags_from_path
-from .thumbnails import iter_thumbnail_files, sweep_temp_files, write_atomically
+from .thumbnails import iter_thumbnail_files
 
 if TYPE_CHECKING:  # imported where used: a run with nothing to read never loads them
     from .analyse import Analysis, Failure
@@ -45,7 +47,6 @@ if TYPE_CHECKING:  # imported where used: a run with nothing to read never loads
 
     LostTask = Callable[[SourceFile, Exception], Failure]
 
-HASH_MODES = ("exact", "fast")  # imagehash's hashes, or hashes of a reduced decode
 LOOKUP_BATCH = 500  # scanned files checked against the database per query
 COMMIT_EVERY = 200  # analysed files per transaction
 COMMIT_SECONDS = 2.0  # ...or this long, whichever comes first
@@ -158,9 +159,9 @@ def ingest(
         # workers ignore the count, a local one is on this machine.
         reading = Reading(size, mode, capped_workers(workers), dask, looks)
         summary = _ingest(db, where, thumbs, reading, on_progress, commit_every)
+        from .events import save_events
         from .lookgroups import save_looks
         from .nearby import save_nearby
-        from .taken import save_events
 
         summary.nearby = save_nearby(db, neighbours, rule, workers=workers, crops=crops)
         summary.nearby.look_groups = save_looks(db, kind=look_kind(db, read_settings(db))).groups
@@ -185,11 +186,11 @@ def _ingest(
     stored = read_settings(db)
     mode = hash_mode(db, stored, reading.mode)
     look = look_kind(db, stored, reading.looks)
-    if thumbs is None and "thumbs_root" in stored:
+    if thumbs is None and stored.thumbs_root is not None:
         where = Locations(
-            where.source, where.database, path_from_setting(where.database, stored["thumbs_root"])
+            where.source, where.database, path_from_setting(where.database, stored.thumbs_root)
         )
-    size = reading.size or int(stored.get("thumb_size", DEFAULT_SIZE))
+    size = reading.size or stored.thumb_size
     save_settings(
         db,
         {
@@ -201,7 +202,7 @@ def _ingest(
             "hash_mode": mode,
             # Recorded first for a database that holds no looks yet; an older
             # kind stays recorded until save_looks has made the new looks.
-            "look": stored.get("look") or look.version,
+            "look": stored.look or look.version,
         },
     )
     where.thumbs.mkdir(parents=True, exist_ok=True)
@@ -272,14 +273,14 @@ def lost(file: SourceFile, error: Exception) -> Failure:
     return Failure("analyse", f"the cluster could not read it ({type(error).__name__}: {error})")
 
 
-def hash_mode(db: Database, stored: dict[str, str], asked: str | None) -> str:
+def hash_mode(db: Database, stored: Settings, asked: str | None) -> str:
     """The mode this run hashes in: every picture of a database is hashed one
     way, so asking for the other mode on a database with pictures is refused
     (a database from before modes existed is exact)."""
     if asked is not None and asked not in HASH_MODES:
         raise CattagsError(f"unknown hash mode {asked!r}: use one of {', '.join(HASH_MODES)}")
     has_images = db["images"].count > 0
-    current = stored.get("hash_mode") or ("exact" if has_images else None)
+    current = stored.hash_mode or ("exact" if has_images else None)
     if asked is None or current is None or not has_images:
         return asked or current or "exact"
     if asked != current:
@@ -308,10 +309,10 @@ def require_look_kind(name: str) -> LookKind:
     return kind
 
 
-def look_kind(db: Database, stored: dict[str, str], asked: str | None = None) -> LookKind:
+def look_kind(db: Database, stored: Settings, asked: str | None = None) -> LookKind:
     """The looks this run makes: a database holds one kind, so asking for
     another on a database with pictures is refused, as for hash modes."""
-    current = kind_of_version(stored["look"]) if "look" in stored else None
+    current = kind_of_version(stored.look) if stored.look is not None else None
     if asked is None:
         return current or CLASSIC
     wanted = require_look_kind(asked)

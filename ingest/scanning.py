@@ -5,10 +5,11 @@ from __future__ import annotations
 import errno
 import os
 import stat
-import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from .files import raw_bytes, storable
 
 # The suffixes of every format Pillow (13) can open, written out: working
 # them out (`picture_suffixes`) imports every Pillow plugin, ~65 ms of each
@@ -49,48 +50,6 @@ def picture_suffixes() -> frozenset[str]:
         for suffix, fmt in Image.registered_extensions().items()
         if fmt in Image.OPEN or fmt in OPENED_BY_ANOTHER
     )
-
-
-def storable(relative: str) -> str:
-    """A relative path as text SQLite can store: names that are not UTF-8 (old
-    cameras, Latin-1 archives) keep every valid part and show each other byte
-    as `\\xNN`; `files.raw_path` keeps the exact bytes."""
-    try:
-        relative.encode("utf-8")
-    except UnicodeEncodeError:
-        return os.fsencode(relative).decode("utf-8", "backslashreplace")
-    return relative
-
-
-# Characters a folder name may not hold: controls, and the invisible ones
-# (bidi overrides, zero-width spaces, byte-order marks, line separators) that
-# make two different folders look the same. Folder names become tags.
-REFUSED_CATEGORIES = {"Cc": "control", "Cf": "invisible", "Zl": "line", "Zp": "paragraph"}
-
-
-def refused_character(name: str) -> str | None:
-    """Why a folder name cannot be a folder of thumbnails (its first control
-    or invisible character), else None."""
-    for ch in name:
-        kind = REFUSED_CATEGORIES.get(unicodedata.category(ch))
-        if kind:
-            return f"folder names cannot contain {kind} characters (U+{ord(ch):04X})"
-    return None
-
-
-def visible(name: str) -> str:
-    """A name with its control and invisible characters written as \\uXXXX,
-    so a message about it stays on one line and shows what is there."""
-    return "".join(f"\\u{ord(ch):04X}" if refused_character(ch) else ch for ch in name)
-
-
-def raw_bytes(relative: str) -> bytes | None:
-    """The exact bytes of a path that is not UTF-8, else None."""
-    try:
-        relative.encode("utf-8")
-    except UnicodeEncodeError:
-        return os.fsencode(relative)
-    return None
 
 
 @dataclass(frozen=True)

@@ -223,7 +223,7 @@ CREATE TABLE variant_hashes (
 def m010_flat_pictures(db: Database) -> None:
     """images.flat: pictures of one colour, which have no detail to compare
     and are never near-duplicates (they all hash alike)."""
-    from .rows import is_flat
+    from .core import is_flat
 
     db.execute(
         "ALTER TABLE images ADD COLUMN flat INTEGER"

@@ -20,7 +20,7 @@ from functools import cache, partial
 import numpy as np
 
 from . import kernels
-from .hashing import MASK64
+from .core import MASK64
 from .parallel import default_workers
 
 BRUTE_PAIRS_BELOW = 20_000  # codes: below this a scan beats building the index

@@ -12,9 +12,8 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from .errors import DamagedDatabase, DatabaseBusy, NotACattagsDatabase, NotAFolder
-from .hashing import hamming
-from .lookup import StatementClock, looks_like_function, nearest_images_function
 from .schema import ensure_schema
+from .settings import Settings, settings_rows
 
 BUSY_TIMEOUT_MS = 30_000  # how long a writer waits for another one before giving up
 ROOT_SETTINGS = ("source_root", "thumbs_root")  # folders, stored relative to the database
@@ -37,7 +36,7 @@ def path_from_setting(database: Path | str, value: str) -> Path:
 def thumbs_root(db: Database) -> Path:
     """The thumbnails root of a database ingest has built; NotAFolder when
     a file is in its place."""
-    root = path_from_setting(db_file(db), require_settings(db)["thumbs_root"])
+    root = path_from_setting(db_file(db), require_settings(db).thumbs_root)
     if root.exists() and not root.is_dir():
         raise NotAFolder(f"the thumbnails root {root} is a file, not a folder: nothing changed")
     return root
@@ -51,17 +50,6 @@ def db_file(db: Database) -> str:
 def utc_now() -> str:
     """The current time as UTC ISO 8601, to the second."""
     return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-
-
-def register_functions(conn: sqlite3.Connection, time_limit_ms: int | None = None) -> None:
-    """SQL functions every cattags connection offers: hamming(a, b),
-    nearest_images(id_or_hash, k) and looks_like(id_or_look, k) (see
-    lookup.py), the last two stopping a statement that runs past
-    `time_limit_ms`."""
-    clock = StatementClock(conn, time_limit_ms) if time_limit_ms else None
-    conn.create_function("hamming", 2, hamming, deterministic=True)
-    conn.create_function("nearest_images", 2, nearest_images_function(conn, clock))
-    conn.create_function("looks_like", 2, looks_like_function(conn, clock))
 
 
 CATTAGS_TABLES = {"images", "thumbnails", "files", "settings"}  # what makes a cattags database
@@ -145,15 +133,15 @@ def check_database(path: Path | str, new_ok: bool) -> str:
     return kind
 
 
-def open_database(path: Path | str) -> Database:
-    """A migrated database in WAL mode with hamming() registered."""
+def connect_database(path: Path | str) -> Database:
+    """A migrated database in WAL mode (library.open_database adds the SQL
+    functions)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     db = Database(path, execute_plugins=False)  # no sqlite-utils plugins on our connection
     db.enable_wal()
     db.conn.execute("PRAGMA synchronous = NORMAL")  # safe with WAL: no corruption
     db.conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")  # wait for Datasette's writes
-    register_functions(db.conn)
     ensure_schema(db)
     return db
 
@@ -217,33 +205,6 @@ def only_writer(database: Path | str, what: str) -> Iterator[None]:
         os.close(handle)
 
 
-@contextmanager
-def opened(path: Path | str) -> Iterator[Database]:
-    """open_database, then close_database when the block succeeds; when it
-    fails, roll back what was not committed and close, so the first error is
-    the one reported (a checkpoint after a failure would mask it)."""
-    db = open_database(path)
-    try:
-        yield db
-    except BaseException:
-        db.rollback()
-        db.close()
-        raise
-    close_database(db)
-
-
-@contextmanager
-def reading(path: Path | str) -> Iterator[Database]:
-    """A database opened read-only, as it is (never migrated), with the SQL
-    functions registered; closed afterwards."""
-    db = Database(connect_read_only(path), execute_plugins=False)
-    register_functions(db.conn)
-    try:
-        yield db
-    finally:
-        db.close()
-
-
 def close_database(db: Database) -> None:
     """Fold the write-ahead log into the file and close, so that copies of the
     file (`datasette publish`, immutable opens) hold everything."""
@@ -251,28 +212,30 @@ def close_database(db: Database) -> None:
     db.close()
 
 
-def read_settings(db: Database) -> dict[str, str]:
-    """Every stored setting."""
-    return {row["key"]: row["value"] for row in db["settings"].rows}
+def read_settings(db: Database) -> Settings:
+    """The database's settings (BadSetting for a value that cannot be read)."""
+    return Settings.parse({row["key"]: row["value"] for row in db["settings"].rows})
 
 
 def save_settings(db: Database, settings: dict[str, object]) -> None:
-    """Store or replace settings (folders relative to the database where they can be)."""
+    """Store or replace settings, typed as Settings has them (folders become
+    relative to the database where they can be)."""
     database = db_file(db)
-    values = {
-        key: path_setting(database, value) if key in ROOT_SETTINGS else str(value)
-        for key, value in settings.items()
-    }
+    rows = settings_rows(
+        **{
+            key: path_setting(database, value) if key in ROOT_SETTINGS else value
+            for key, value in settings.items()
+        }
+    )
     db["settings"].upsert_all(
-        [{"key": key, "value": value} for key, value in values.items()],
-        pk="key",
+        [{"key": key, "value": value} for key, value in rows.items()], pk="key"
     )
 
 
-def require_settings(db: Database) -> dict[str, str]:
+def require_settings(db: Database) -> Settings:
     """Settings of a database ingest has built, or NotACattagsDatabase."""
     settings = read_settings(db)
-    if "thumbs_root" not in settings:
+    if settings.thumbs_root is None:
         raise NotACattagsDatabase(
             "this database has no thumbnails root: run `cattags ingest` first"
         )

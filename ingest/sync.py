@@ -9,9 +9,9 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 from sqlite_utils import Database
 
-from .identity import id_from_thumbnail_name
+from .core import id_from_thumbnail_name, row_from_chunks, variants_from_chunks
 from .moves import next_batch, save_move
-from .rows import insert_image, row_from_chunks, variants_from_chunks, write_back_thumbnail
+from .rows import insert_image, write_back_thumbnail
 from .store import clear_errors, save_error, thumbs_root, write_transaction
 from .tags import refresh_tags_column
 from .thumbnails import MAX_THUMBNAIL_BYTES, iter_thumbnail_files, read_png_metadata

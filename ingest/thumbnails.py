@@ -13,14 +13,13 @@ import numpy as np
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
-from .identity import DEFAULT_SIZE, THUMBNAIL_NAME
-from .scanning import raw_bytes, refused_character, storable, visible
+from .core import DEFAULT_SIZE, THUMBNAIL_NAME
+from .files import raw_bytes, refused_character, storable, visible
 
 REDUCING_GAP = 2.0  # Pillow's thumbnail rule: box-reduce to >= 2x the size, then resample
 PNG_COMPRESSION = 3  # zlib level: twice as fast as the default 6, files ~8% larger
 MAX_THUMBNAIL_PIXELS = 1024 * 1024  # the largest --size is 1024 px a side
 MAX_THUMBNAIL_BYTES = 16 * 1024 * 1024  # a file larger than this is not one of ours
-TEMP_PREFIX = ".cattags-tmp-"  # partial writes; never a thumbnail, swept on start
 
 # EXIF orientation -> the transposes that show the picture upright.
 ORIENTATION = {
@@ -117,36 +116,6 @@ def read_png_metadata(png: bytes) -> dict[str, str]:
         img.load()
         text = dict(getattr(img, "text", {}))
         return {**text, "thumb_width": str(img.width), "thumb_height": str(img.height)}
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write a file so that readers see either nothing or all of it."""
-    temp = path.with_name(f"{TEMP_PREFIX}{os.getpid()}-{path.name}")
-    try:
-        handle = open(temp, "wb")  # noqa: SIM115 - closed before the rename
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle = open(temp, "wb")  # noqa: SIM115
-    try:
-        with handle:
-            handle.write(data)
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-
-
-def sweep_temp_files(root: Path) -> int:
-    """Remove partial writes left by a killed run; return how many."""
-    removed = 0
-    if not root.is_dir():
-        return 0
-    for directory, _dirs, files in os.walk(root):
-        for name in files:
-            if name.startswith(TEMP_PREFIX):
-                os.unlink(os.path.join(directory, name))
-                removed += 1
-    return removed
 
 
 def iter_thumbnail_files(

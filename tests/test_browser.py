@@ -17,8 +17,8 @@ import httpx
 import pytest
 from PIL import Image
 
+from ingest.library import open_database
 from ingest.pipeline import ingest
-from ingest.store import open_database
 
 from .conftest import rows
 

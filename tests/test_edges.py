@@ -74,7 +74,7 @@ def test_a_file_swapped_after_the_scan_is_refused_not_read(tmp_path, how):
 
 def test_a_file_that_grew_past_its_scanned_size_is_not_read_whole(tmp_path):
     from ingest.analyse import analyse_file
-    from ingest.opening import GROWTH_MARGIN
+    from ingest.files import GROWTH_MARGIN
 
     path = tmp_path / "grown.png"
     Image.new("RGB", (40, 30), "red").save(path)

@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from ingest.analyse import FAST_SIDE, Contents, analyse_file, decode, reduction
+from ingest.analyse import Contents, analyse_file, decode
 from ingest.cli import cli
+from ingest.core import FAST_SIDE, hamming, reduction
 from ingest.errors import CattagsError
-from ingest.hashing import hamming
 from ingest.pipeline import ingest
 
 from .conftest import rows, writable_copy

@@ -13,9 +13,10 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from ingest.analyse import analyse_file
+from ingest.core import hamming, hex_to_int64, int64_to_hex
 from ingest.demo import draw_cat
-from ingest.hashing import hamming, hex_to_int64, int64_to_hex, whash, working_scale
-from ingest.store import open_database
+from ingest.hashing import whash, working_scale
+from ingest.library import open_database
 
 # (format, suffix, modes that format stores)
 FORMATS = [

@@ -10,9 +10,9 @@ from pathlib import Path
 import imagehash
 from PIL import Image
 
-from ingest.identity import THUMBNAIL_NAME
+from ingest.core import THUMBNAIL_NAME
+from ingest.library import open_database
 from ingest.pipeline import ingest
-from ingest.store import open_database
 from ingest.sync import sync_thumbnails
 from ingest.thumbnails import read_png_metadata
 

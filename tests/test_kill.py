@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from ingest.core import THUMBNAIL_NAME
 from ingest.demo import write_demo_pictures
-from ingest.identity import THUMBNAIL_NAME
+from ingest.files import TEMP_PREFIX
 from ingest.pipeline import ingest
-from ingest.thumbnails import TEMP_PREFIX
 
 from .conftest import snapshot as snapshot_of
 

@@ -15,9 +15,9 @@ from skimage import data
 
 from ingest import learned
 from ingest.errors import CattagsError
+from ingest.library import open_database
 from ingest.looks import LEARNED, LOOK_KINDS, is_flat_look, look_of, make_look
 from ingest.pipeline import ingest
-from ingest.store import open_database
 
 # ImageNet classes (0-999): the cats, and coffee.
 CATS = {281: "tabby", 282: "tiger cat", 285: "Egyptian cat"}

@@ -12,11 +12,11 @@ import pytest
 from PIL import Image
 
 from ingest.demo import FUR, draw_cat, write_demo_pictures
+from ingest.library import open_database
 from ingest.lookgroups import save_looks
 from ingest.looks import LOOK_BYTES, is_flat_look, look_of
 from ingest.lookup import MAX_HITS
 from ingest.pipeline import ingest
-from ingest.store import open_database
 
 from .conftest import rows
 
@@ -201,8 +201,8 @@ def test_the_looks_are_read_on_a_connection_of_their_own(tmp_path):
     never stops the one read of every look that later calls reuse."""
     import sqlite3 as sqlite
 
-    from ingest.looks import _SHARED
-    from ingest.store import register_functions
+    from ingest.library import register_functions
+    from ingest.lookup import _SHARED
 
     path = tmp_path / "many.db"
     db = open_database(path)

@@ -8,11 +8,11 @@ from sqlite_utils import Database
 
 from ingest import errors
 from ingest.errors import UnknownPicture
+from ingest.library import open_database
 from ingest.lookgroups import save_looks
 from ingest.moves import move_thumbnails, undo
 from ingest.pipeline import ingest
 from ingest.schema import migrations
-from ingest.store import open_database
 from ingest.tags import EARLIER
 
 from .conftest import rows, tmpfs

@@ -13,9 +13,9 @@ from PIL import Image
 
 from ingest.cli import cli
 from ingest.errors import CattagsError
+from ingest.library import open_database
 from ingest.matching import parse_rule
 from ingest.pipeline import ingest
-from ingest.store import open_database
 
 from .conftest import rows
 from .conftest import snapshot as snapshot_of
@@ -83,7 +83,7 @@ def test_every_picture_has_its_nearest_and_rows_are_ranked(cats):
 def test_the_readme_nearest_query_agrees_with_the_stored_neighbours(cats):
     ingest(cats, workers=1)
     conn = sqlite3.connect(cats / "cats.db")
-    from ingest.store import register_functions
+    from ingest.library import register_functions
 
     register_functions(conn)
     image_id = conn.execute("select id from images order by id limit 1").fetchone()[0]

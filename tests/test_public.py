@@ -15,8 +15,8 @@ from PIL import Image
 import datasette_cattags
 from datasette_cattags import views
 from ingest import lookup
+from ingest.library import open_database, register_functions
 from ingest.pipeline import ingest
-from ingest.store import open_database, register_functions
 
 from .conftest import rows
 

@@ -3,8 +3,8 @@
 import re
 import sqlite3
 
+from ingest.library import open_database
 from ingest.schema import migrations
-from ingest.store import open_database
 
 EXPECTED_COLUMNS = {
     "images": [

@@ -9,8 +9,8 @@ import sys
 from click.testing import CliRunner
 
 from ingest.cli import cli
+from ingest.library import open_database
 from ingest.pipeline import ingest
-from ingest.store import open_database
 from ingest.sync import SYNC_ACTOR, sync_thumbnails
 
 from .conftest import rows

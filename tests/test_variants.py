@@ -13,16 +13,9 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from ingest.cli import cli
+from ingest.core import VARIANT_HASHES, unpack_variants
 from ingest.demo import draw_cat, save_picture
-from ingest.hashing import (
-    CROPS,
-    TURN_VARIANTS,
-    VARIANT_HASHES,
-    VARIANT_NAMES,
-    content_box,
-    hash_image,
-    unpack_variants,
-)
+from ingest.hashing import CROPS, TURN_VARIANTS, VARIANT_NAMES, content_box, hash_image
 from ingest.matching import Codes, find_duplicates, parse_rule
 from ingest.pipeline import ingest
 from ingest.search import find_pairs_across
