@@ -17,8 +17,12 @@ def version() -> str:
 
 
 def long_description():
+    """The README for PyPI, where relative links do not work: without the
+    screenshot, and with links into docs/ as their plain text."""
     with open("README.md", encoding="utf-8") as handle:
-        return handle.read()
+        text = handle.read()
+    text = re.sub(r"^!\[[^\]]*\]\(docs/[^)]*\)\n\n", "", text, flags=re.M)
+    return re.sub(r"\[([^\]]+)\]\((?:docs/[^)]*|#[^)]*)\)", r"\1", text)
 
 
 setup(

@@ -1,5 +1,5 @@
-"""The README's command examples, run on the demo data: they cannot drift from
-what the commands do."""
+"""The command examples of the README and of docs/, run on the demo data:
+they cannot drift from what the commands do."""
 
 import re
 import shlex
@@ -11,15 +11,23 @@ from click.testing import CliRunner
 
 from ingest.cli import cli
 
-README = (Path(__file__).parent.parent / "README.md").read_text()
+ROOT = Path(__file__).parent.parent
+README = (ROOT / "README.md").read_text()
+# The README first, then every page of docs/, in name order (but cli.md:
+# the commands' own help, whose examples name a reader's files).
+DOCUMENTS = [README] + [
+    page.read_text() for page in sorted((ROOT / "docs").glob("*.md")) if page.name != "cli.md"
+]
 # Examples that need the network, a home folder or a Dask scheduler (tests/test_dask.py
 # runs one), and so are not run here.
 NOT_RUN = ("cattags fetch https://", "cattags fetch --from-file", "--thumbs ~/", "--dask tcp://")
 
 
 def examples() -> list[str]:
-    """Every `cattags ...` line of the README's code blocks."""
-    blocks = re.findall(r"^```\n(.*?)^```$", README, re.M | re.S)
+    """Every `cattags ...` line of the code blocks of the README and docs/."""
+    blocks = [
+        block for text in DOCUMENTS for block in re.findall(r"^```\n(.*?)^```$", text, re.M | re.S)
+    ]
     lines = [line.split("#")[0].strip() for block in blocks for line in block.splitlines()]
     return [line for line in lines if line.startswith("cattags ")]
 
