@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import copy
 import datetime
-import json
 import logging
 import sqlite3
 import threading
@@ -29,6 +28,7 @@ from .compat import (
 from .detect import PLUGIN, known_library_names, library_columns
 from .facets import CountedFacet, FolderFacet, TagsFacet
 from .filters import request_filters
+from .folders import folder_label, tag_chips
 from .middleware import (
     wrap_bounded_writes,
     wrap_gallery_without_suggestions,
@@ -53,20 +53,6 @@ from .views import (
     thumb_view,
     undo_view,
 )
-
-
-def tag_chips(value, size=None, folder="") -> list[str]:
-    """The tags of a JSON array worth a chip in the gallery: not the size (the
-    tooltip and the picture page carry it), not the names of its own folder
-    (the folder chip shows them)."""
-    try:
-        tags = json.loads(value)
-    except (TypeError, ValueError):
-        return []
-    if not isinstance(tags, list):
-        return []
-    hidden = {size, *(folder or "").split("/")}
-    return [str(tag) for tag in tags if tag not in hidden]
 
 
 def human_bytes(value) -> str:
@@ -142,6 +128,7 @@ def prepare_jinja2_environment(env, datasette):
         templates[f"row-{db}-{table}.html"] = PICTURE
     env.loader = ChoiceLoader([env.loader, DictLoader(templates)])
     env.filters["cattags_chips"] = tag_chips
+    env.filters["cattags_folder"] = folder_label
     env.filters["cattags_bytes"] = human_bytes
     env.filters["cattags_date"] = date_from_ns
 
@@ -171,7 +158,10 @@ def extra_css_urls(template, database, table, datasette):
 def extra_js_urls(template, database, table, datasette):
     """The gallery's and the picture page's script, on those pages only."""
     if table in PAGES and database in known_library_names(datasette):
-        return [datasette.urls.static_plugins("datasette_cattags", "cattags.js")]
+        # An ES module: it imports the others from the same folder.
+        return [
+            {"url": datasette.urls.static_plugins("datasette_cattags", "main.js"), "module": True}
+        ]
     return []
 
 

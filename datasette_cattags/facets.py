@@ -14,8 +14,8 @@ from datasette.utils import escape_sqlite, path_with_added_args, path_with_remov
 from ingest.tags import FACETED
 
 from .filters import TAG_ARG, TAGS_TABLE
+from .folders import TOP_LEVEL
 
-TOP_LEVEL = "(top level)"  # how the folder facet names the thumbnails root itself
 # The counts table (kept by triggers, ingest/schema.py m014): a facet's values
 # for the whole library, most pictures first.
 COUNTS = (
@@ -147,7 +147,7 @@ class CountedFacet(ColumnFacet):
 
 class FolderFacet(CountedFacet):
     """`{"folder": "folder"}` in a table's facets: the folder column, with the
-    thumbnails root shown as "(top level)" instead of Datasette's "-"."""
+    thumbnails root shown as TOP_LEVEL instead of Datasette's "-"."""
 
     type = "folder"
 

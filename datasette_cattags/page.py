@@ -56,7 +56,6 @@ async def _context(datasette, request, database, table, view_name):
         "can_move": movable,
         "reason": reason,
         "folders": [folder for folder, _ in folders if folder],
-        "folder_counts": json.dumps(folders),
         "tree": folder_tree(folders),
         "top_count": next((count for folder, count in folders if folder == ""), 0),
         "table_view_url": path_with_added_args(request, {"_cattags": "table"}) if request else "",

@@ -25,6 +25,7 @@ from ingest.moves import Outcome, move_to_folder, undo
 from ingest.originals import Original, find_original
 
 from .detect import Library, find_library, known_library_names
+from .folders import chips, folder_label, folder_tree
 from .middleware import IMMUTABLE_MARKER, YEAR
 from .permissions import can_move, can_view_images
 from .streaming import QUEUE_SECONDS, FileStream, Unsatisfiable, byte_range, places
@@ -222,13 +223,34 @@ async def write(datasette, request, form, library: Library, change):
     return done, None
 
 
-def payload(done: Outcome) -> dict:
-    """The JSON a page needs to update itself after a move or an undo."""
+async def payload(datasette, database: str, done: Outcome) -> dict:
+    """What a page needs to update itself after a move or an undo, its
+    parts rendered by the templates the page itself was rendered with:
+    each moved picture's folder and chips, and the folder panel."""
+    urls = Urls(datasette, database)
+    to = {m.image_id: m.to_folder for m in done.moves}
+    captions = {
+        image_id: await datasette.render_template(
+            "cattags/_caption.html",
+            {"folder": folder, "chips": chips(done.tags.get(image_id, []), image_id, folder)},
+        )
+        for image_id, folder in to.items()
+    }
+    tree = await datasette.render_template(
+        "cattags/_tree.html",
+        {
+            "tree": folder_tree(done.folders),
+            "top_count": dict(done.folders).get("", 0),
+            "links": urls,  # not "urls": Datasette's own is in every template's context
+        },
+    )
     return {
-        "moved": [m.image_id for m in done.moves],
-        "to": {m.image_id: m.to_folder for m in done.moves},
+        "moved": list(to),
+        "to": to,
         "tags": done.tags,
-        "folders": done.folders,
+        "folders": [folder for folder, _ in done.folders if folder],
+        "captions": captions,
+        "tree": tree,
     }
 
 
@@ -258,12 +280,15 @@ async def move_view(request, datasette):
     if failed:
         return failed
     moves = done.moves
-    where = (moves[0].to_folder if moves else folder.strip()) or "the top level"
+    where = folder_label(moves[0].to_folder if moves else folder.strip())
     if moves:
         message = f"Moved {pictures(len(moves))} to {where}"
     else:
         message = f"Nothing to move: already in {where}"
-    body = {**payload(done), "folder": moves[0].to_folder if moves else None}
+    body = {
+        **await payload(datasette, library.database, done),
+        "folder": moves[0].to_folder if moves else None,
+    }
     return answer(datasette, request, form, 200, message, body)
 
 
@@ -279,9 +304,18 @@ async def undo_view(request, datasette):
     if failed:
         return failed
     if not done.moves:
-        return answer(datasette, request, form, 200, "Nothing to undo", payload(done))
+        return answer(
+            datasette,
+            request,
+            form,
+            200,
+            "Nothing to undo",
+            await payload(datasette, library.database, done),
+        )
     message = f"Put {pictures(len(done.moves))} back"
-    return answer(datasette, request, form, 200, message, payload(done))
+    return answer(
+        datasette, request, form, 200, message, await payload(datasette, library.database, done)
+    )
 
 
 SETS_SHOWN = 100  # sets of files on the review page, most files first
