@@ -13,6 +13,7 @@ from datasette.utils import (
 
 from ingest.core import least_side, reduction
 from ingest.moves import MOST_AT_ONCE
+from ingest.pictures import picture_rows
 from ingest.tags import EARLIER
 from ingest.xmp import TRUNCATED, xmp_fields
 
@@ -154,74 +155,21 @@ async def picture_details(datasette, library: Library, image_id: str) -> dict | 
     """Everything the picture page shows, in readable form."""
     database = library.database
     db = datasette.get_database(database)
-    found = (await db.execute("select * from images where id = ?", [image_id])).first()
-    if found is None:
+    rows = await db.execute_fn(lambda conn: picture_rows(conn, image_id, LOOK_ALIKES_SHOWN))
+    if rows is None:
         return None
-    image = dict(found)
-
+    image, files, tags = rows.image, rows.files, rows.tags
     urls = Urls(datasette, database)
     thumb, link = urls.thumbnail, urls.picture
 
-    files = [
-        dict(row)
-        for row in await db.execute(
-            "select path, bytes, mtime, missing_since from files where image_id = ? order by path",
-            [image_id],
-        )
-    ]
-    tags = [
-        dict(row)
-        for row in await db.execute(
-            "select tag, origin from image_tags where image_id = ? order by origin = 'size', tag",
-            [image_id],
-        )
-    ]
-    nearest = [
-        {
-            **dict(row),
-            "src": thumb(row["neighbour_id"], row["thumbnail"]),
-            "href": link(row["neighbour_id"]),
-        }
-        for row in await db.execute(
-            "select n.rank, n.neighbour_id, n.distance, i.thumbnail, i.thumb_width,"
-            " i.thumb_height, i.size, i.folder from neighbours n"
-            " join images i on i.id = n.neighbour_id where n.image_id = ? order by n.rank",
-            [image_id],
-        )
-    ]
-    alike = []
-    if await db.table_exists("looks"):
-        alike = [
-            {**dict(row), "src": thumb(row["id"], row["thumbnail"]), "href": link(row["id"])}
-            for row in await db.execute(
-                "select i.id, i.thumbnail, i.thumb_width, i.thumb_height, i.size, i.folder,"
-                " json_extract(hit.value, '$[1]') as distance"
-                " from json_each(looks_like(:id, :k)) as hit"
-                " join images i on i.rowid = json_extract(hit.value, '$[0]')"
-                " order by distance, i.id limit :k",
-                {"id": image_id, "k": LOOK_ALIKES_SHOWN},
-            )
-        ]
-    group = []
-    if image["cluster"] is not None:
-        # How each one met this picture, when directly: "mirrored", "turned 90°".
-        group = [
-            {
-                **dict(row),
-                "how": (row["rule"] or "").partition(", ")[2],
-                "src": thumb(row["id"], row["thumbnail"]),
-                "href": link(row["id"]),
-            }
-            for row in await db.execute(
-                "select i.id, i.thumbnail, i.thumb_width, i.thumb_height, i.size, i.folder,"
-                " p.rule from images i left join pairs p on p.near_duplicate = 1"
-                " and p.image_a = min(i.id, :this) and p.image_b = max(i.id, :this)"
-                " where i.cluster = :cluster and i.id != :this order by i.id limit 50",
-                {"cluster": image["cluster"], "this": image_id},
-            )
-        ]
-    before = (await db.execute("select max(id) from images where id < ?", [image_id])).first()[0]
-    after = (await db.execute("select min(id) from images where id > ?", [image_id])).first()[0]
+    def shown(row: dict, key: str = "id") -> dict:
+        return {**row, "src": thumb(row[key], row["thumbnail"]), "href": link(row[key])}
+
+    nearest = [shown(row, "neighbour_id") for row in rows.nearest]
+    alike = [shown(row) for row in rows.alike]
+    # How each one met this picture, when directly: "mirrored", "turned 90°".
+    group = [{**shown(row), "how": (row["rule"] or "").partition(", ")[2]} for row in rows.group]
+    before, after = rows.before, rows.after
     original = await original_available(datasette, library, image_id)
     return {
         "id": image_id,

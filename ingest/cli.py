@@ -9,6 +9,7 @@ import json
 import os
 import sqlite3
 import sys
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -182,6 +183,29 @@ def progress_bar(
         yield bar.update
 
 
+@contextmanager
+def progress_count(show: bool, label: str) -> Iterator[Callable[[int], None]]:
+    """A progress callback that counts on stderr, when asked and stderr is a
+    terminal: "Ingesting: 12,345 files". No total: counting first would walk
+    the source folder twice."""
+    if not (show and sys.stderr.isatty()):
+        yield lambda n: None
+        return
+    done, shown = 0, 0.0
+
+    def update(n: int) -> None:
+        nonlocal done, shown
+        done += n
+        if time.monotonic() - shown >= 0.2:
+            shown = time.monotonic()
+            click.echo(f"\r{label}: {done:,} files", nl=False, err=True)
+
+    try:
+        yield update
+    finally:
+        click.echo(f"\r{label}: {done:,} files", err=True)
+
+
 @cli.command()
 @click.argument("source", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @database_option("Database file [default: SOURCE/<folder name>.db]", required=False)
@@ -207,7 +231,7 @@ def progress_bar(
 @click.option(
     "--strict", is_flag=True, help="Exit with status 1 if any file was recorded in errors"
 )
-@click.option("-s", "--silent", is_flag=True, help="No progress bar")
+@click.option("-s", "--silent", is_flag=True, help="No progress count")
 @neighbours_option
 @rule_option
 @crops_option
@@ -268,13 +292,9 @@ def ingest(
 
     if dask in (None, LOCAL):  # a remote cluster's workers are the cluster's
         note_worker_cap(workers)
-    from .pipeline import count_scan_items
     from .pipeline import ingest as run_ingest
 
-    def length() -> int:
-        return count_scan_items(source, database, thumbs)
-
-    with progress_bar(not silent, "Ingesting", length) as on_progress:
+    with progress_count(not silent, "Ingesting") as on_progress:
         summary = run_ingest(
             source,
             database=database,

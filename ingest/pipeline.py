@@ -110,12 +110,6 @@ def resolve_locations(
     return Locations(root, db_path, thumbs_path)
 
 
-def count_scan_items(source: Path | str, database=None, thumbs=None) -> int:
-    """How many files a run will look at (for a progress bar)."""
-    where = resolve_locations(source, database, thumbs)
-    return sum(1 for _ in iter_source_files(where.source, where.excluded()))
-
-
 def ingest(
     source: Path | str,
     database: Path | str | None = None,
@@ -152,13 +146,16 @@ def ingest(
     kind = check_database(where.database, new_ok=True)
     if kind != "missing" and not writable(where.database):
         raise ReadOnlyDatabase(f"{where.database} is read-only: ingest cannot add to it")
-    if kind != "cattags" and not has_pictures(where):
-        raise NoPictures(f"no pictures found under {where.source}: nothing was written")
+    scan = None
+    if kind != "cattags":  # a new database: no picture, no database
+        scan = Scan(where)
+        if not scan.has_pictures():
+            raise NoPictures(f"no pictures found under {where.source}: nothing was written")
     with only_writer(where.database, "cattags ingest"), opened(where.database) as db:
         # Capped like this machine's processes: a remote cluster's own
         # workers ignore the count, a local one is on this machine.
         reading = Reading(size, mode, capped_workers(workers), dask, looks)
-        summary = _ingest(db, where, thumbs, reading, on_progress, commit_every)
+        summary = _ingest(db, where, thumbs, reading, on_progress, commit_every, scan)
         from .events import save_events
         from .lookgroups import save_looks
         from .nearby import save_nearby
@@ -169,10 +166,27 @@ def ingest(
     return summary
 
 
-def has_pictures(where: Locations) -> bool:
-    """Whether the source holds at least one file that looks like a picture."""
-    scan = iter_source_files(where.source, where.excluded())
-    return any(isinstance(item, SourceFile) for item in scan)
+class Scan:
+    """The source folder, walked once. has_pictures() walks on to the first
+    picture and keeps what it passed; iterating starts from the beginning
+    and walks on from there."""
+
+    def __init__(self, where: Locations):
+        self.where = where
+        self._items = iter_source_files(where.source, where.excluded())
+        self._passed: list[ScanItem] = []
+
+    def has_pictures(self) -> bool:
+        for item in self._items:
+            self._passed.append(item)
+            if isinstance(item, SourceFile):
+                return True
+        return False
+
+    def __iter__(self) -> Iterator[ScanItem]:
+        passed, self._passed = self._passed, []
+        yield from passed
+        yield from self._items
 
 
 def _ingest(
@@ -182,6 +196,7 @@ def _ingest(
     reading: Reading,
     on_progress: Callable[[int], None] | None,
     commit_every: int,
+    scan: Scan | None = None,
 ) -> IngestSummary:
     stored = read_settings(db)
     mode = hash_mode(db, stored, reading.mode)
@@ -208,7 +223,8 @@ def _ingest(
     where.thumbs.mkdir(parents=True, exist_ok=True)
     sweep_temp_files(where.thumbs)
     run = Run(db, where, on_progress or (lambda n: None), commit_every)
-    scan = iter_source_files(where.source, where.excluded())
+    if scan is None or scan.where != where:  # the database keeps its thumbnails elsewhere
+        scan = Scan(where)
     analyse = functools.partial(_analyse, size=size, mode=mode, look=look)
     todo = run.to_analyse(scan)
     first = next(todo, None)

@@ -233,3 +233,26 @@ def test_the_written_out_picture_suffixes_are_what_pillow_opens():
     # Pillow knows the HEIF ones only once pillow-heif has registered itself.
     installed = picture_suffixes() - HEIF_SUFFIXES
     assert PICTURE_SUFFIXES == installed, sorted(installed)
+
+
+def test_the_source_folder_is_walked_once(tmp_path, monkeypatch):
+    """A new database: the check for pictures and the scan are one walk."""
+    from ingest import scanning
+
+    source = tmp_path / "photos"
+    for width, folder in zip((16, 20, 24), ("a", "a/b", "c"), strict=True):
+        (source / folder).mkdir(parents=True)
+        Image.new("RGB", (width, 12), "red").save(source / folder / "x.png")
+    (source / "notes.txt").write_text("not a picture")
+    listed = []
+    real = scanning.os.scandir
+
+    def counted(path):
+        listed.append(Path(path).resolve())
+        return real(path)
+
+    monkeypatch.setattr(scanning.os, "scandir", counted)
+    summary = ingest(source, tmp_path / "p.db", tmp_path / "thumbs", workers=1)
+    assert summary.new_images == 3
+    walked = sorted(path for path in listed if path.is_relative_to(source.resolve()))
+    assert walked == sorted({source.resolve(), *(source.resolve() / f for f in ("a", "a/b", "c"))})

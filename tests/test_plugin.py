@@ -261,7 +261,9 @@ async def test_the_unfiltered_facets_read_the_counts_and_a_move_keeps_them_true(
     assert after["folder"]["sleepy"] == 3 and after["tags"]["sleepy"] == 3
     assert after["folder"][""] == before["folder"][""] - 3
     page = await ds.client.get("/cats/images")
-    assert re.search(r'data-folder="sleepy"[^>]*>sleepy</a> <span class="cattags-count">3</span>', page.text)
+    assert re.search(
+        r'data-folder="sleepy"[^>]*>sleepy</a> <span class="cattags-count">3</span>', page.text
+    )
 
 
 @pytest.mark.asyncio
