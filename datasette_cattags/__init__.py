@@ -137,12 +137,16 @@ def prepare_jinja2_environment(env, datasette):
 def render_cell(row, value, column, table, database, datasette):
     if database not in known_library_names(datasette):
         return None  # another database: leave its cells alone
-    return render_thumbnail_cell(datasette, row, value, column, table, database)
+    return render_thumbnail_cell(
+        datasette=datasette, row=row, value=value, column=column, table=table, database=database
+    )
 
 
 @hookimpl
 def extra_template_vars(template, database, table, view_name, request, datasette):
-    return page_context(datasette, request, database, table, view_name)
+    return page_context(
+        datasette=datasette, request=request, database=database, table=table, view_name=view_name
+    )
 
 
 @hookimpl
@@ -278,7 +282,10 @@ def startup(datasette):
         for name in known_library_names(datasette):
             await add_queries(datasette, name, similar_queries(datasette, name))
             set_default_table_config(
-                datasette, name, "images", default_table_config(datasette, name)
+                datasette=datasette,
+                database=name,
+                table="images",
+                defaults=default_table_config(datasette, name),
             )
 
     return inner

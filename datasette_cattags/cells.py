@@ -21,7 +21,14 @@ def img_tag(datasette, database: str, image_id: str, version, width, height) -> 
 
 def linked_thumb(datasette, database: str, image_id: str, version, width, height) -> Markup:
     href = Urls(datasette, database).picture(image_id)
-    thumb = img_tag(datasette, database, image_id, version, width, height)
+    thumb = img_tag(
+        datasette=datasette,
+        database=database,
+        image_id=image_id,
+        version=version,
+        width=width,
+        height=height,
+    )
     return Markup(
         f'<a class="cattags-link" href="{escape(href)}">{thumb}<br>{escape(image_id)}</a>'
     )
@@ -31,7 +38,12 @@ async def render_thumbnail_cell(datasette, row, value, column, table, database):
     """Markup for a thumbnail cell, or None to leave the cell to others."""
     if table == "images" and column == "thumbnail" and isinstance(value, str):
         return img_tag(
-            datasette, database, row["id"], value, row["thumb_width"], row["thumb_height"]
+            datasette=datasette,
+            database=database,
+            image_id=row["id"],
+            version=value,
+            width=row["thumb_width"],
+            height=row["thumb_height"],
         )
     if table == "thumbnails" and column == "png" and isinstance(value, bytes):
         image_id = row["image_id"]
@@ -44,7 +56,14 @@ async def render_thumbnail_cell(datasette, row, value, column, table, database):
     if table == "images":
         # The gallery's own rows: no query per row (the URL revalidates by ETag).
         if column in IMAGE_ID_COLUMNS["images"]:
-            return linked_thumb(datasette, database, value, None, None, None)
+            return linked_thumb(
+                datasette=datasette,
+                database=database,
+                image_id=value,
+                version=None,
+                width=None,
+                height=None,
+            )
         return None
     if table is None or column in IMAGE_ID_COLUMNS.get(table, ()):
         return await _lookup(datasette, database, value, linked=True)

@@ -32,7 +32,9 @@ async def allowed(datasette, actor, action: str, database: str, table: str) -> b
 async def can_view_table(datasette, actor, database: str, table: str) -> bool:
     """The same check the core table page applies."""
     if IS_V1:
-        return await allowed(datasette, actor, "view-table", database, table)
+        return await allowed(
+            datasette=datasette, actor=actor, action="view-table", database=database, table=table
+        )
     visible, _private = await datasette.check_visibility(
         actor,
         permissions=[
@@ -53,12 +55,12 @@ def move_action(name: str, description: str):
 
 def allow_sql(databases: list[str], reason: str):
     """1.0 permission SQL allowing an action on every table of these databases."""
-    return rules_sql(databases, None, True, reason)
+    return rules_sql(databases=databases, child=None, allow=True, reason=reason)
 
 
 def deny_sql(databases: list[str], child: str, reason: str):
     """1.0 permission SQL denying an action on one child (a query) of these databases."""
-    return rules_sql(databases, child, False, reason)
+    return rules_sql(databases=databases, child=child, allow=False, reason=reason)
 
 
 def rules_sql(databases: list[str], child: str | None, allow: bool, reason: str):

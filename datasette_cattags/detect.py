@@ -57,7 +57,11 @@ async def find_library(datasette, database: str) -> Library | None:
     if root is not None and not root.is_dir():
         root = None
     return Library(
-        database, root, db.is_mutable, settings.thumb_size, settings.hash_mode or "exact"
+        database=database,
+        thumbs_root=root,
+        mutable=db.is_mutable,
+        thumb_size=settings.thumb_size,
+        hash_mode=settings.hash_mode or "exact",
     )
 
 

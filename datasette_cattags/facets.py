@@ -85,7 +85,8 @@ class TagsFacet(Facet):
             return [], ["tags"]
         selected = set(self.request.args.getlist(TAG_ARG))
         values = [
-            facet_value(self, TAG_ARG, row, row["value"] in selected) for row in rows.rows[:size]
+            facet_value(facet=self, arg=TAG_ARG, row=row, selected=row["value"] in selected)
+            for row in rows.rows[:size]
         ]
         result = {
             "name": "tags",
@@ -130,7 +131,10 @@ class CountedFacet(ColumnFacet):
                 self.database, COUNTS, {"facet": column, "limit": size + 1}
             )
             # Unfiltered: no value is selected.
-            values = [facet_value(self, column, row, False) for row in answer.rows[:size]]
+            values = [
+                facet_value(facet=self, arg=column, row=row, selected=False)
+                for row in answer.rows[:size]
+            ]
             hide = path_with_removed_args(self.request, {"_facet": column})
             results.append(
                 {

@@ -148,7 +148,9 @@ def orders(request) -> list[dict]:
 
 def page_context(datasette, request, database, table, view_name):
     """An awaitable for extra_template_vars."""
-    return _context(datasette, request, database, table, view_name)
+    return _context(
+        datasette=datasette, request=request, database=database, table=table, view_name=view_name
+    )
 
 
 async def picture_details(datasette, library: Library, image_id: str) -> dict | None:

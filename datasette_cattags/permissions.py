@@ -26,12 +26,14 @@ async def can_move(datasette, actor, database: str) -> bool:
     """Whether this actor may move pictures in this database (deny by default)."""
     if not actor:
         return False
-    return await allowed(datasette, actor, MOVE, database, "images")
+    return await allowed(
+        datasette=datasette, actor=actor, action=MOVE, database=database, table="images"
+    )
 
 
 async def can_view_images(datasette, actor, database: str) -> bool:
     """The same check the core table page applies to the images table."""
-    return await can_view_table(datasette, actor, database, "images")
+    return await can_view_table(datasette=datasette, actor=actor, database=database, table="images")
 
 
 def databases_allowing(datasette, actor) -> list[str]:

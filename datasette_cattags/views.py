@@ -275,7 +275,9 @@ async def move_view(request, datasette):
         request,
         form,
         library,
-        lambda db: move_to_folder(db, library.thumbs_root, image_ids, folder, actor),
+        lambda db: move_to_folder(
+            db=db, root=library.thumbs_root, image_ids=image_ids, folder=folder, actor=actor
+        ),
     )
     if failed:
         return failed
@@ -405,7 +407,11 @@ async def decide_view(request, datasette):
         )
     actor = str((request.actor or {}).get("id"))
     _done, failed = await write(
-        datasette, request, form, library, lambda db: decide(db, a, b, decision, actor)
+        datasette,
+        request,
+        form,
+        library,
+        lambda db: decide(db=db, a=a, b=b, decision=decision, actor=actor),
     )
     if failed:
         return failed

@@ -292,7 +292,15 @@ def analyse_file(
             img, full_size = read_raw(contents.source, relative)
         else:
             img, full_size = decode(contents, least)
-        return analyse_image(img, contents, relative, size, full_size, least, look)
+        return analyse_image(
+            img=img,
+            contents=contents,
+            relative=relative,
+            size=size,
+            full_size=full_size,
+            least=least,
+            look=look,
+        )
     except UnreadableImage as error:
         return failure(error.stage, error.message, contents)
     except Exception as error:  # noqa: BLE001 - recorded, never fatal to the run
@@ -303,7 +311,7 @@ def failure(stage: str, message: str, contents: Contents | None) -> Failure:
     """A Failure carrying the file's size and checksum when it could be read."""
     if contents is None:
         return Failure(stage, message)
-    return Failure(stage, message, contents.size, contents.sha256)
+    return Failure(stage=stage, error=message, bytes=contents.size, sha256=contents.sha256)
 
 
 def analyse_image(
@@ -343,7 +351,7 @@ def analyse_image(
         gray = found.gray if found and found.gray is not None else pixels.convert("L")
         gray = upright(gray, orientation)
         hashes = hash_image(pixels, gray)
-        thumb = make_thumbnail(pixels, size, reduced, orientation)
+        thumb = make_thumbnail(img=pixels, size=size, reduced=reduced, orientation=orientation)
     png = encode_png(thumb, text_chunks(relative, meta, hashes))
     image = image_row(meta, hashes, (thumb.width, thumb.height))
     return Analysis(
@@ -353,5 +361,5 @@ def analyse_image(
         png=png,
         png_sha256=hashlib.sha256(png).hexdigest(),
         variants=hashes.variants,
-        look=make_look(look, thumb, pixels, orientation),
+        look=make_look(kind=look, thumbnail=thumb, picture=pixels, orientation=orientation),
     )

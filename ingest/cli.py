@@ -515,7 +515,7 @@ def duplicates(database, as_json, as_csv, different, same, keep, redundant, null
     with existing_database(database, changes=decisions) as db:
         for decision, pair in (("different", different), ("same", same)):
             if pair:
-                decide(db, pair[0], pair[1], decision, "cattags duplicates")
+                decide(db=db, a=pair[0], b=pair[1], decision=decision, actor="cattags duplicates")
                 click.echo(f"{pair[0]} and {pair[1]}: {decision}")
         if keep:
             others = keep_file(db, keep, "cattags duplicates")
@@ -593,15 +593,20 @@ ATTEMPTS_HELP = "Give up on URL after this many requests [default: 3 x count + 1
     required=True,
     help="Folder to save pictures into",
 )
-@shown_default("--delay", click.FloatRange(0), 1.0, "Seconds between requests")
 @shown_default(
-    "--timeout", click.FloatRange(0.1), 30.0, "Seconds a whole request may take, headers and body"
+    name="--delay", kind=click.FloatRange(0), default=1.0, text="Seconds between requests"
 )
 @shown_default(
-    "--retries",
-    click.IntRange(0),
-    5,
-    "Retries of a failed request (backoff with jitter, Retry-After honoured)",
+    name="--timeout",
+    kind=click.FloatRange(0.1),
+    default=30.0,
+    text="Seconds a whole request may take, headers and body",
+)
+@shown_default(
+    name="--retries",
+    kind=click.IntRange(0),
+    default=5,
+    text="Retries of a failed request (backoff with jitter, Retry-After honoured)",
 )
 @click.option(
     "--max-bytes",
@@ -610,10 +615,10 @@ ATTEMPTS_HELP = "Give up on URL after this many requests [default: 3 x count + 1
     help="Refuse bodies larger than this, while streaming",
 )
 @shown_default(
-    "--max-wait",
-    click.FloatRange(0),
-    600.0,
-    "Seconds of retry waits (backoff, Retry-After) spent on one address before giving it up",
+    name="--max-wait",
+    kind=click.FloatRange(0),
+    default=600.0,
+    text="Seconds of retry waits (backoff, Retry-After) spent on one address before giving it up",
 )
 @click.option("--max-attempts", type=click.IntRange(1), help=ATTEMPTS_HELP)
 @click.option(
@@ -664,7 +669,14 @@ def fetch(
         ) as fetcher,
         progress_bar(not silent, "Fetching", lambda: total) as on_progress,
     ):
-        summary, shortfall = fetch_pictures(fetcher, url, count, listed, max_attempts, on_progress)
+        summary, shortfall = fetch_pictures(
+            fetcher=fetcher,
+            url=url,
+            count=count,
+            urls=listed,
+            max_attempts=max_attempts,
+            on_progress=on_progress,
+        )
     click.echo(summary.line())
     for failure in summary.failed:
         click.echo(f"failed: {failure}", err=True)
@@ -678,7 +690,9 @@ def fetch(
 
 @cli.command("demo-data")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@shown_default("--count", click.IntRange(1, 100_000), 200, "How many pictures to draw")
+@shown_default(
+    name="--count", kind=click.IntRange(1, 100_000), default=200, text="How many pictures to draw"
+)
 @click.option("--seed", type=int, default=42, show_default=True, help="Random seed")
 def demo_data(directory, count, seed):
     """Draw COUNT seeded "cats that don't exist" into DIRECTORY.

@@ -159,7 +159,7 @@ def write_demo_pictures(
             width, height = (
                 (long_side, short_side) if rng.random() < 0.7 else (short_side, long_side)
             )
-            img = draw_cat(rng, width, height, kind)
+            img = draw_cat(rng=rng, width=width, height=height, kind=kind)
             suffix = rng.choices([".jpg", ".png", ".webp"], weights=[8, 1.5, 0.5])[0]
             path = root / folder / f"cat-{number:04d}{suffix}"
             save_picture(img, path)

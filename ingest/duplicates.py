@@ -300,7 +300,9 @@ def list_sets(db: Database, picture: str | None = None) -> list[CopySet]:
     shown = ONE_PICTURE if picture else ALL_SETS
     arguments = {"picture": picture} if picture else {}
     rows = db.execute(SET_QUERY.format(shown=shown), arguments)
-    read = {parts.picture.id: parts for parts in read_pictures(db, rows, rule, crops)}
+    read = {
+        parts.picture.id: parts for parts in read_pictures(db=db, rows=rows, rule=rule, crops=crops)
+    }
     joined = Joined(
         (image_id, n) for image_id, parts in read.items() for n in range(len(parts.parts))
     )
@@ -312,7 +314,9 @@ def list_sets(db: Database, picture: str | None = None) -> list[CopySet]:
     for a, b, algorithm, distance, how in pairs:
         if a not in read or b not in read:
             continue
-        for x, y in meeting_parts(read[a], read[b], algorithm == DECISION_RULE, rule, crops):
+        for x, y in meeting_parts(
+            a=read[a], b=read[b], decided=algorithm == DECISION_RULE, rule=rule, crops=crops
+        ):
             joined.join((a, x), (b, y))
             met.append(((a, x), {"image_a": a, "image_b": b, "distance": distance, "rule": how}))
     pairs_of: dict[tuple[str, int], list[dict]] = {}
@@ -325,7 +329,9 @@ def list_sets(db: Database, picture: str | None = None) -> list[CopySet]:
             continue
         several = len({p.id for p in pictures}) > 1
         cluster = read[members[0][0]].cluster if several else None
-        sets.append(CopySet(0, cluster, pictures, pairs_of.get(top, [])))
+        sets.append(
+            CopySet(number=0, cluster=cluster, pictures=pictures, pairs=pairs_of.get(top, []))
+        )
     sets.sort(key=lambda s: (-len(s.files), -len(s.pictures), s.pictures[0].id))
     for number, copy_set in enumerate(sets, start=1):
         copy_set.number = number
@@ -348,7 +354,12 @@ def read_pictures(db: Database, rows, rule: Rule, crops: bool) -> Iterator[Parts
             files=[],
             same_bytes=False,
         )
-        read = Parts(picture, cluster, tuple(own), functools.partial(stored_variants, db, image_id))
+        read = Parts(
+            picture=picture,
+            cluster=cluster,
+            own=tuple(own),
+            load=functools.partial(stored_variants, db, image_id),
+        )
         # Pictures of one colour all share an id: their files are alike only
         # byte for byte. Other files share an id when their grey pictures
         # look alike at 8x8; the rule on each file's own hashes tells apart
@@ -356,7 +367,7 @@ def read_pictures(db: Database, rows, rule: Rule, crops: bool) -> Iterator[Parts
         if flat:
             read.parts = split_by_bytes(files)
         elif len({f.hashes for f in files if None not in f.hashes}) > 1:
-            read.parts = split_by_rule(files, read, rule, crops)
+            read.parts = split_by_rule(files=files, picture=read, rule=rule, crops=crops)
         else:
             read.parts = [files]
         for part in read.parts:
@@ -383,7 +394,7 @@ def meeting_parts(
         for y, other in enumerate(b.parts):
             left = [a.of(f) for f in one] or [a.hashed]
             right = [b.of(f) for f in other] or [b.hashed]
-            if any(meets(rule, crops, f, g) for f in left for g in right):
+            if any(meets(rule=rule, crops=crops, a=f, b=g) for f in left for g in right):
                 yield x, y
 
 
@@ -435,7 +446,7 @@ def split_by_rule(
         for m in range(n):
             other = files[m]
             same_bytes = file.sha256 is not None and file.sha256 == other.sha256
-            if same_bytes or meets(rule, crops, picture.of(file), picture.of(other)):
+            if same_bytes or meets(rule=rule, crops=crops, a=picture.of(file), b=picture.of(other)):
                 joined.join(n, m)
     parts = [[files[n] for n in members] for members in joined.groups().values()]
     first = next((f for f in files if f.hashes == picture.own), files[0])

@@ -195,7 +195,7 @@ def hashes_from_working(
         whash=whash_from_sums(gray, coarse),
         phash=phash_from_small(small),
         dhash=dhash_from_small(small),
-        variants=variant_hashes(start, small, coarse, content),
+        variants=variant_hashes(start=start, small=small, coarse=coarse, content=content),
     )
 
 

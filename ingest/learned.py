@@ -243,7 +243,7 @@ def build_graph(state: dict[str, np.ndarray], also: tuple[str, ...] = ()) -> byt
     x, size = g.conv("pixels", "stem.conv", *folded(state, "_conv_stem", "_bn0"), SIDE, 2)
     x = g.node("Identity", [g.relu6(x)], "stem")
     for n, (_kernel, stride, expand) in enumerate(blocks()):
-        x, size = block(g, state, n, x, size, stride, expand)
+        x, size = block(g=g, state=state, n=n, x=x, size=size, stride=stride, expand=expand)
     x, _ = g.conv(x, "head.conv", *folded(state, "_conv_head", "_bn1"), size)
     x = g.node("Identity", [g.relu6(x)], "head")
     features = g.node("Flatten", [g.node("GlobalAveragePool", [x], "pooled")], "features")

@@ -75,12 +75,23 @@ def save_looks(db: Database, regroup: bool = False, kind: LookKind | None = None
             labels[flat] = -1
         if summary.regrouped:
             positions = chain(centres, np.bincount(labels[labels >= 0], minlength=len(centres)))
-        order = look_order(matrix, labels, centres, positions)
+        order = look_order(matrix=matrix, labels=labels, centres=centres, positions=positions)
         strips = [
-            [ids[n] for n in nearest_members(matrix, labels, centres, group)]
+            [
+                ids[n]
+                for n in nearest_members(matrix=matrix, labels=labels, centres=centres, group=group)
+            ]
             for group in range(len(centres))
         ]
-        save_groups(db, ids, labels, order, centres, positions, strips)
+        save_groups(
+            db=db,
+            ids=ids,
+            labels=labels,
+            order=order,
+            centres=centres,
+            positions=positions,
+            strips=strips,
+        )
         summary.groups = len(centres)
         if summary.regrouped:
             save_settings(db, {"looks_grouped": len(ids), "look": kind.version})

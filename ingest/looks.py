@@ -168,11 +168,14 @@ class LookKind:
         return ~matrix[:, self.flat_from :].any(axis=1)
 
 
-CLASSIC = LookKind("classic", LOOK_VERSION, LOOK_BYTES, TEXTURE_FROM)
+CLASSIC = LookKind(name="classic", version=LOOK_VERSION, size=LOOK_BYTES, flat_from=TEXTURE_FROM)
 # EfficientNet-Lite0's features (learned.py), then the classic look:
 # ingest --looks efficientnet.
 LEARNED = LookKind(
-    "efficientnet", LEARNED_VERSION, LOOK_DIMS + LOOK_BYTES, LOOK_DIMS + TEXTURE_FROM
+    name="efficientnet",
+    version=LEARNED_VERSION,
+    size=LOOK_DIMS + LOOK_BYTES,
+    flat_from=LOOK_DIMS + TEXTURE_FROM,
 )
 LOOK_KINDS = {kind.name: kind for kind in (CLASSIC, LEARNED)}
 

@@ -74,7 +74,7 @@ class CodeIndex:
         if k < 1 or not len(self.codes):
             return []
         distance = np.bitwise_count(self.codes ^ np.uint64(code)).astype(np.int64)
-        return closest(distance, self.rowids, k, exclude)
+        return closest(distance=distance, rowids=self.rowids, k=k, exclude=exclude)
 
 
 def change_token(conn: sqlite3.Connection) -> tuple[int, int]:
@@ -304,7 +304,12 @@ class LookIndex:
         if len(look) != self.size:
             return None
         query = np.frombuffer(look, dtype=np.uint8)
-        return closest(squared_distances(self.matrix, self.norms, query), self.rowids, k, exclude)
+        return closest(
+            distance=squared_distances(self.matrix, self.norms, query),
+            rowids=self.rowids,
+            k=k,
+            exclude=exclude,
+        )
 
 
 _SHARED: dict[str, tuple[tuple[int, ...], tuple[np.ndarray, np.ndarray, np.ndarray]]] = {}

@@ -149,8 +149,10 @@ def find_duplicates(
 ) -> Matches:
     """Pairs within the rule among all pictures, or (new given) every such
     pair that has a new picture in it."""
-    candidates = _candidates(codes, rule, used_variants(crops), workers, new)
-    return _check(codes, rule, used_variants(crops), candidates)
+    candidates = _candidates(
+        codes=codes, rule=rule, variants=used_variants(crops), workers=workers, new=new
+    )
+    return _check(codes=codes, rule=rule, variants=used_variants(crops), pairs=candidates)
 
 
 def _candidates(codes, rule, variants, workers, new) -> np.ndarray:
@@ -168,20 +170,29 @@ def _candidates(codes, rule, variants, workers, new) -> np.ndarray:
         if new is None:
             found.append(find_pairs(plain, radius, workers)[:2])
         else:
-            found.append(pairs_for_new(plain, new, radius, workers))
+            found.append(pairs_for_new(codes=plain, new=new, radius=radius, workers=workers))
         for v in variants:
             with_variants = np.flatnonzero(codes.has_variants[:, v])
             turned = codes.variants[with_variants, v, column]
             if new is None:
-                i, j, _ = find_pairs_across(plain, turned, within[v], workers)
+                i, j, _ = find_pairs_across(
+                    first=plain, second=turned, max_distance=within[v], workers=workers
+                )
                 found.append((i, with_variants[j]))
                 continue
             # The new pictures' variants against everyone's plain hashes, and
             # the new pictures' plain hashes against everyone's variants.
             fresh = new[codes.has_variants[new, v]]
-            i, j, _ = find_pairs_across(plain, codes.variants[fresh, v, column], within[v], workers)
+            i, j, _ = find_pairs_across(
+                first=plain,
+                second=codes.variants[fresh, v, column],
+                max_distance=within[v],
+                workers=workers,
+            )
             found.append((i, fresh[j]))
-            i, j, _ = find_pairs_across(plain[new], turned, within[v], workers)
+            i, j, _ = find_pairs_across(
+                first=plain[new], second=turned, max_distance=within[v], workers=workers
+            )
             found.append((new[i], with_variants[j]))
     first = np.concatenate([f[0] for f in found]).astype(np.int64)
     second = np.concatenate([f[1] for f in found]).astype(np.int64)
@@ -217,4 +228,4 @@ def _check(codes, rule, variants, pairs) -> Matches:
     smallest = table[np.arange(len(a)), best]
     how = np.where(best == 0, PLAIN, np.array([PLAIN, *variants])[(best + 1) // 2])
     keep = smallest <= rule.limit
-    return Matches(a[keep], b[keep], smallest[keep], how[keep])
+    return Matches(a=a[keep], b=b[keep], total=smallest[keep], how=how[keep])

@@ -92,7 +92,7 @@ def save_move(
     changed = {tag: EARLIER for tag in wanted if had.get(tag) == EARLIER}
     changed.update({tag: "folder" for tag, o in had.items() if o == "folder" and tag not in wanted})
     db.execute("UPDATE images SET folder = ? WHERE id = ?", [to_folder, image_id])
-    save_tags(db, image_id, added, "folder")
+    save_tags(db=db, image_id=image_id, tags=added, origin="folder")
     db.conn.executemany(
         "UPDATE image_tags SET origin = ? WHERE image_id = ? AND tag = ?",
         [("folder" if was == EARLIER else EARLIER, image_id, tag) for tag, was in changed.items()],
@@ -154,7 +154,7 @@ def move_thumbnails(
     if unknown:
         raise UnknownPicture(unknown)
     if not dry_run:
-        apply_moves(db, root, moves, actor)
+        apply_moves(db=db, root=root, moves=moves, actor=actor)
     return moves
 
 
@@ -171,7 +171,7 @@ def move_to_folder(
             f"{len(targets):,} pictures at once: one move takes at most {MOST_AT_ONCE:,};"
             " narrow the selection (a folder, a tag, a look-alike group)"
         )
-    return outcome(db, move_thumbnails(db, root, targets, actor))
+    return outcome(db, move_thumbnails(db=db, root=root, targets=targets, actor=actor))
 
 
 def plan_moves(db: Database, targets: list[tuple[str, str]]) -> tuple[list[Move], list[str]]:
@@ -204,7 +204,14 @@ def apply_moves(
         with write_transaction(db):
             batch = next_batch(db)
             for move in moves:
-                save_move(db, move.image_id, move.from_folder, move.to_folder, actor, batch)
+                save_move(
+                    db=db,
+                    image_id=move.image_id,
+                    from_folder=move.from_folder,
+                    to_folder=move.to_folder,
+                    actor=actor,
+                    batch=batch,
+                )
             if also is not None:
                 also(batch)
             refresh_tags_column(db, [move.image_id for move in moves])
@@ -297,5 +304,5 @@ def undo(db: Database, root: Path, actor: str) -> Outcome:
         moved = {move.image_id for move in moves}
         refresh_tags_column(db, [i for _, i, *_ in logged if i not in moved])
 
-    apply_moves(db, root, moves, actor + UNDO_SUFFIX, also=take_back)
+    apply_moves(db=db, root=root, moves=moves, actor=actor + UNDO_SUFFIX, also=take_back)
     return outcome(db, moves)

@@ -73,7 +73,13 @@ def load_codes(db: Database) -> tuple[Codes, int, np.ndarray]:
         packed = b"".join(rows[n][4][: stored * VARIANT_BYTES] for n in which)
         variants[which, :stored] = unpack_variants(packed).reshape(len(which), stored, -1)
     rowids = np.array([f[5] for f in files], dtype=np.int64)
-    return Codes([row[0] for row in rows], plain, variants, has_variants), pictures, rowids
+    return (
+        Codes(
+            ids=[row[0] for row in rows], plain=plain, variants=variants, has_variants=has_variants
+        ),
+        pictures,
+        rowids,
+    )
 
 
 def save_nearby(
@@ -117,16 +123,24 @@ def save_nearby(
     flat = {row[0] for row in db.execute("SELECT id FROM images WHERE flat = 1")}
     with write_transaction(db):
         if full:
-            _save_all_neighbours(db, ids, whash, k, workers)
+            _save_all_neighbours(db=db, ids=ids, whash=whash, k=k, workers=workers)
             db.execute("DELETE FROM pairs WHERE near_duplicate = 1")
             if len(ids) >= 2:
-                found = find_duplicates(codes, parsed, crops, workers)
-                _write_duplicates(db, codes.ids, parsed, found, flat)
+                found = find_duplicates(codes=codes, rule=parsed, crops=crops, workers=workers)
+                _write_duplicates(db=db, ids=codes.ids, rule=parsed, found=found, flat=flat)
         elif len(new) or len(new_files):
             if len(new):
-                _save_new_neighbours(db, ids, position, whash, k, new, workers)
-            found = find_duplicates(codes, parsed, crops, workers, np.append(new, new_files))
-            _write_duplicates(db, codes.ids, parsed, found, flat)
+                _save_new_neighbours(
+                    db=db, ids=ids, position=position, whash=whash, k=k, new=new, workers=workers
+                )
+            found = find_duplicates(
+                codes=codes,
+                rule=parsed,
+                crops=crops,
+                workers=workers,
+                new=np.append(new, new_files),
+            )
+            _write_duplicates(db=db, ids=codes.ids, rule=parsed, found=found, flat=flat)
         apply_decisions(db)
         summary.clusters = save_clusters(db)
         summary.near_duplicates = db.execute(
@@ -182,7 +196,7 @@ def _save_all_neighbours(db, ids, whash, k, workers) -> None:
     from .search import find_nearest  # the compiled search, loaded only when searching
 
     index, distance = find_nearest(whash, k, workers)
-    _write_neighbours(db, ids, range(len(ids)), index, distance)
+    _write_neighbours(db=db, ids=ids, rows=range(len(ids)), index=index, distance=distance)
     db.execute(
         "INSERT INTO pairs (image_a, image_b, algorithm, distance)"
         " SELECT min(image_id, neighbour_id), max(image_id, neighbour_id), 'whash', distance"
@@ -232,7 +246,9 @@ def _save_new_neighbours(db, ids, position, whash, k, new, workers) -> None:
         if len(found) >= width:
             kth_d[row], kth_i[row] = found[width - 1]
     kth_d[new] = -1  # the new ones get their own full scan
-    best_i, best_d, entered = nearest_for_new(whash, new, width, kth_d, kth_i, workers)
+    best_i, best_d, entered = nearest_for_new(
+        codes=whash, new=new, k=width, kth_d=kth_d, kth_i=kth_i, workers=workers
+    )
     changed: dict[int, list[tuple[int, int]]] = {}
     for old, query, d in entered:
         changed.setdefault(old, list(lists.get(old, []))).append((d, query))
@@ -244,7 +260,7 @@ def _save_new_neighbours(db, ids, position, whash, k, new, workers) -> None:
     db.execute("DELETE FROM temp.affected")
     db.conn.executemany("INSERT INTO temp.affected VALUES (?)", ((a,) for a in affected))
     db.execute("DELETE FROM neighbours WHERE image_id IN (SELECT id FROM temp.affected)")
-    _write_neighbours(db, ids, rows, index, distance)
+    _write_neighbours(db=db, ids=ids, rows=rows, index=index, distance=distance)
     db.execute(
         "DELETE FROM pairs WHERE algorithm = 'whash' AND near_duplicate = 0"
         " AND (image_a IN (SELECT id FROM temp.affected)"

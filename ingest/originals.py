@@ -72,5 +72,11 @@ def find_original(db: Database, image_id: str, max_bytes: int) -> Original | Non
             continue
         unchanged = (info.st_size, info.st_mtime_ns) == (size, mtime)
         if unchanged and size <= max_bytes and os.path.isfile(real):
-            return Original(Path(real), WEB_FORMATS[row[0]], sha256, size, mtime)
+            return Original(
+                path=Path(real),
+                content_type=WEB_FORMATS[row[0]],
+                sha256=sha256,
+                bytes=size,
+                mtime=mtime,
+            )
     return None

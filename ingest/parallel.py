@@ -61,14 +61,16 @@ def iter_map(
             yield item, fn(item)
         return
     if executor is not None:
-        yield from _ordered(executor, fn, items, chunk, workers, lost)
+        yield from _ordered(
+            pool=executor, fn=fn, items=items, chunk=chunk, workers=workers, lost=lost
+        )
         return
     from concurrent.futures import ProcessPoolExecutor  # loads multiprocessing: only here
 
     with ProcessPoolExecutor(
         max_workers=workers, initializer=exit_with_parent, initargs=(os.getpid(),)
     ) as pool:
-        yield from _ordered(pool, fn, items, chunk, workers, lost)
+        yield from _ordered(pool=pool, fn=fn, items=items, chunk=chunk, workers=workers, lost=lost)
 
 
 def _ordered(

@@ -154,8 +154,18 @@ def ingest(
     with only_writer(where.database, "cattags ingest"), opened(where.database) as db:
         # Capped like this machine's processes: a remote cluster's own
         # workers ignore the count, a local one is on this machine.
-        reading = Reading(size, mode, capped_workers(workers), dask, looks)
-        summary = _ingest(db, where, thumbs, reading, on_progress, commit_every, scan)
+        reading = Reading(
+            size=size, mode=mode, workers=capped_workers(workers), dask=dask, looks=looks
+        )
+        summary = _ingest(
+            db=db,
+            where=where,
+            thumbs=thumbs,
+            reading=reading,
+            on_progress=on_progress,
+            commit_every=commit_every,
+            scan=scan,
+        )
         from .events import save_events
         from .lookgroups import save_looks
         from .nearby import save_nearby
@@ -344,7 +354,14 @@ def look_kind(db: Database, stored: Settings, asked: str | None = None) -> LookK
 def _analyse(file: SourceFile, size: int, mode: str, look: LookKind) -> Analysis | Failure:
     from .analyse import analyse_file
 
-    return analyse_file(file.path, file.relative, size, mode, file.bytes, look)
+    return analyse_file(
+        path=file.path,
+        relative=file.relative,
+        size=size,
+        mode=mode,
+        seen_bytes=file.bytes,
+        look=look,
+    )
 
 
 class Run:
@@ -387,7 +404,7 @@ class Run:
                 self.on_progress(1)
             elif isinstance(item, ScanProblem):
                 clear_errors(self.db, item.relative)
-                save_error(self.db, item.relative, "scan", item.error)
+                save_error(db=self.db, path=item.relative, stage="scan", error=item.error)
                 self.summary.errors += 1
                 self.on_progress(1)
         yield from self._changed(batch)
@@ -425,15 +442,23 @@ class Run:
         """Store one analysed file; commit every so often."""
         clear_errors(self.db, file.relative)
         if result.failed:
-            save_error(self.db, file.relative, result.stage, result.error)
+            save_error(db=self.db, path=file.relative, stage=result.stage, error=result.error)
             self.summary.errors += 1
-            self._save_file_row(file, None, result.bytes, result.sha256, {})
+            self._save_file_row(
+                file=file, image_id=None, size=result.bytes, sha256=result.sha256, reading={}
+            )
         else:
             image_id, own_variants = self._save_image(result)
             folder = str(PurePosixPath(file.relative).parent)
-            save_tags(self.db, image_id, tags_from_path(folder), "source")
+            save_tags(db=self.db, image_id=image_id, tags=tags_from_path(folder), origin="source")
             reading = {**result.image, "variants": own_variants}
-            self._save_file_row(file, image_id, result.bytes, result.sha256, reading)
+            self._save_file_row(
+                file=file,
+                image_id=image_id,
+                size=result.bytes,
+                sha256=result.sha256,
+                reading=reading,
+            )
             self.touched.add(image_id)
         self.on_progress(1)
         self.pending += 1
@@ -480,7 +505,9 @@ class Run:
         if row is not None:
             # Known picture: its thumbnail stays where the user put it.
             if not (self.where.thumbs / row[0] / thumbnail_name(image_id)).exists():
-                write_back_thumbnail(self.db, self.where.thumbs, image_id, row[0])
+                write_back_thumbnail(
+                    db=self.db, root=self.where.thumbs, identity=image_id, folder=row[0]
+                )
             if (image["phash"], image["dhash"]) != (row[1], row[2]):
                 return image_id, result.variants  # this file's own, not its picture's
             save_variants(self.db, image_id, result.variants)  # where it has none yet
@@ -489,7 +516,14 @@ class Run:
         if folder is None:
             folder = ""
             write_atomically(self.where.thumbs / thumbnail_name(image_id), result.png)
-        insert_image(self.db, image, folder, result.png, result.variants, result.look)
+        insert_image(
+            db=self.db,
+            row=image,
+            folder=folder,
+            png=result.png,
+            variants=result.variants,
+            look=result.look,
+        )
         return image_id, None
 
     def _existing_thumbnail_folder(self, name: str) -> str | None:

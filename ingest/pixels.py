@@ -218,11 +218,18 @@ def survey(
     bands = tuple((int(low[lane]), int(high[lane])) for lane in BAND_LANES[img.mode])
     reduced = None
     if reducing:
-        reduced = _averages(sums, img.width, img.height, per_pixel, factors)
+        reduced = _averages(
+            sums=sums, width=img.width, height=img.height, per_pixel=per_pixel, factors=factors
+        )
     grey_picture = None
     if making_gray:  # shares `levels`, which it keeps alive
         grey_picture = Image.frombuffer("L", img.size, levels, "raw", "L", 0, 1)
-    return Survey(bands[0] if len(bands) == 1 else bands, reduced, factors, grey_picture)
+    return Survey(
+        extrema=bands[0] if len(bands) == 1 else bands,
+        reduced=reduced,
+        factors=factors,
+        gray=grey_picture,
+    )
 
 
 def _averages(sums, width, height, per_pixel, factors) -> Image.Image:

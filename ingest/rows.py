@@ -29,14 +29,16 @@ def insert_image(
     version = hashlib.sha256(png).hexdigest()
     # Plain INSERTs: sqlite-utils' insert() looks the table up and wraps each
     # row in a savepoint, a third of the main process's time per picture.
-    insert_values(db, "INSERT", "images", {**row, "folder": folder, "thumbnail": version})
+    insert_values(
+        db=db, verb="INSERT", table="images", values={**row, "folder": folder, "thumbnail": version}
+    )
     thumbnail = {"image_id": row["id"], "png": png, "sha256": version}
-    insert_values(db, "INSERT OR REPLACE", "thumbnails", thumbnail)
+    insert_values(db=db, verb="INSERT OR REPLACE", table="thumbnails", values=thumbnail)
     save_variants(db, str(row["id"]), variants)
     if look:
         db.execute("INSERT OR IGNORE INTO looks (image_id, look) VALUES (?, ?)", [row["id"], look])
-    save_tags(db, str(row["id"]), [str(row["size"])], "size")
-    save_tags(db, str(row["id"]), tags_from_path(folder), "folder")
+    save_tags(db=db, image_id=str(row["id"]), tags=[str(row["size"])], origin="size")
+    save_tags(db=db, image_id=str(row["id"]), tags=tags_from_path(folder), origin="folder")
 
 
 def insert_values(db: Database, verb: str, table: str, values: dict[str, object]) -> None:

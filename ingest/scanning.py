@@ -117,7 +117,9 @@ def iter_source_files(root: Path, exclude: frozenset[Path] = frozenset()) -> Ite
             continue
         entry = entries.pop()
         relative = f"{prefix}{entry.name}"
-        item = _classify(entry, relative, suffixes, excluded, visited)
+        item = _classify(
+            entry=entry, relative=relative, suffixes=suffixes, excluded=excluded, visited=visited
+        )
         if item == "folder":
             problem = _push(stack, entry.path, relative + "/")
             if problem:
@@ -164,7 +166,13 @@ def _classify(
         return Skipped(text)
     if not stat.S_ISREG(info.st_mode):
         return ScanProblem(text, "not a regular file (a device, pipe or socket)")
-    return SourceFile(Path(entry.path), text, info.st_size, info.st_mtime_ns, raw_bytes(relative))
+    return SourceFile(
+        path=Path(entry.path),
+        relative=text,
+        bytes=info.st_size,
+        mtime=info.st_mtime_ns,
+        raw=raw_bytes(relative),
+    )
 
 
 def _stat_message(entry: os.DirEntry, error: OSError) -> str:

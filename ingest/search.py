@@ -85,7 +85,7 @@ def build_index(codes: np.ndarray) -> Index:
         ids[c] = order
         sorted_codes[c] = codes[order]
         np.cumsum(np.bincount(key, minlength=kernels.BUCKETS), out=starts[c, 1:])
-    return Index(keys, ids, sorted_codes, starts)
+    return Index(keys=keys, ids=ids, sorted_codes=sorted_codes, starts=starts)
 
 
 def query_blocks(n: int, workers: int) -> list[tuple[int, int]]:
@@ -134,7 +134,7 @@ def find_pairs(
         ]
     else:
         index = build_index(codes)
-        tasks = mih_join_tasks(index, index, True, radius, workers)
+        tasks = mih_join_tasks(left=index, right=index, same=True, radius=radius, workers=workers)
     return kernels.sort_pairs(*gathered(run_tasks(tasks, workers)), n)
 
 
@@ -183,7 +183,9 @@ def find_pairs_across(
             for lo, hi in query_blocks(len(a), workers)
         ]
     else:
-        tasks = mih_join_tasks(build_index(a), build_index(b), False, radius, workers)
+        tasks = mih_join_tasks(
+            left=build_index(a), right=build_index(b), same=False, radius=radius, workers=workers
+        )
     return tuple(part.astype(np.int64) for part in gathered(run_tasks(tasks, workers)))
 
 
@@ -230,7 +232,7 @@ def find_nearest(
         ]
         run_tasks(tasks, workers)
     else:
-        _nearest_mih(codes, width, workers, best_i, best_d)
+        _nearest_mih(codes=codes, k=width, workers=workers, best_i=best_i, best_d=best_d)
     distance = best_d.view(np.int8)  # every row is full: distances 0..64, no copy
     if width == k:
         return best_i, distance

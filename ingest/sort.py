@@ -22,4 +22,4 @@ def sort_thumbnails(db: Database, by: str, dry_run: bool = False) -> list[Move]:
     """Move thumbnails into by_size/, by_ham/, by_cluster/ folders, or back home."""
     root = thumbs_root(db)
     targets = [(row[0], row[1]) for row in db.execute(SORTS[by] + " ORDER BY id")]
-    return move_thumbnails(db, root, targets, SORT_ACTOR, dry_run=dry_run)
+    return move_thumbnails(db=db, root=root, targets=targets, actor=SORT_ACTOR, dry_run=dry_run)

@@ -77,7 +77,9 @@ def sync_thumbnails(db: Database, restore: bool = False) -> SyncReport:
             if row is not None and not holds_version(root / relative, row[1]):
                 report.changed.append(relative)
             if row is None:
-                problem = recreate_row(db, root / relative, identity, folder)
+                problem = recreate_row(
+                    db=db, path=root / relative, identity=identity, folder=folder
+                )
                 if problem is None:
                     report.recreated.append(relative)
                     touched.append(identity)
@@ -86,22 +88,31 @@ def sync_thumbnails(db: Database, restore: bool = False) -> SyncReport:
                 else:
                     report.problems.append((relative, problem))
             elif row[0] != folder:
-                save_move(db, identity, row[0], folder, SYNC_ACTOR, batch)
+                save_move(
+                    db=db,
+                    image_id=identity,
+                    from_folder=row[0],
+                    to_folder=folder,
+                    actor=SYNC_ACTOR,
+                    batch=batch,
+                )
                 report.moved.append((identity, row[0], folder))
                 touched.append(identity)
         refresh_tags_column(db, touched)
         for path, reason in report.problems:
             clear_errors(db, path)
-            save_error(db, path, "sync", reason)
+            save_error(db=db, path=path, stage="sync", error=reason)
     for identity, folder in db.execute(
         "SELECT id, folder FROM images WHERE id NOT IN (SELECT id FROM temp.found) ORDER BY id"
     ).fetchall():
         report.missing.append(identity)
-        if restore and write_back_thumbnail(db, root, identity, folder):
+        if restore and write_back_thumbnail(db=db, root=root, identity=identity, folder=folder):
             report.restored.append(identity)
     for relative in report.changed if restore else []:
         folder, _, name = relative.rpartition("/")
-        if write_back_thumbnail(db, root, id_from_thumbnail_name(name), folder):
+        if write_back_thumbnail(
+            db=db, root=root, identity=id_from_thumbnail_name(name), folder=folder
+        ):
             report.restored.append(relative)
     return report
 
@@ -143,5 +154,5 @@ def recreate_row(db: Database, path: Path, identity: str, folder: str) -> str | 
         return NOT_OURS
     if row["id"] != identity:
         return NOT_OURS
-    insert_image(db, row, folder, png, variants)
+    insert_image(db=db, row=row, folder=folder, png=png, variants=variants)
     return None

@@ -121,3 +121,55 @@ def test_the_checks_see_a_broken_rule(tmp_path):
     layers = layer_map()
     assert layers["ingest.analyse"] == "reading" and layers["ingest.store"] == "storing"
     assert "storing" not in ALLOWED["reading"] and "reading" not in ALLOWED["plugin"]
+
+
+# numba's compiled loops (kernels.py, and any @njit function) are called
+# positionally, as compiled code is.
+POSITIONAL_ALLOWED = {"ingest.kernels"}
+
+
+def parameters(node: ast.AST) -> list[str] | None:
+    """The parameters a call of this definition names: a function's (less
+    self), or a dataclass's fields; None for anything else."""
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+        if any("njit" in ast.unparse(decorator) for decorator in node.decorator_list):
+            return None
+        names = [arg.arg for arg in node.args.args]
+        return names[1:] if names[:1] in (["self"], ["cls"]) else names
+    if isinstance(node, ast.ClassDef) and any(
+        "dataclass" in ast.unparse(decorator) for decorator in node.decorator_list
+    ):
+        return [
+            statement.target.id
+            for statement in node.body
+            if isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)
+        ]
+    return None
+
+
+def test_calls_with_more_than_three_arguments_name_them():
+    """A call of one of our functions (or dataclasses) that takes more than
+    three parameters names its arguments: `move(db=..., root=...)`."""
+    trees = {name: ast.parse(path.read_text()) for name, path in modules().items()}
+    signatures: dict[str, list[list[str]]] = {}
+    for name, tree in trees.items():
+        for node in ast.walk(tree):
+            if name not in POSITIONAL_ALLOWED and (found := parameters(node)) is not None:
+                signatures.setdefault(node.name, []).append(found)
+    wide = {name for name, found in signatures.items() if all(len(p) > 3 for p in found)}
+    positional = []
+    for name, tree in trees.items():
+        if name in POSITIONAL_ALLOWED:
+            continue
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call) or len(node.args) <= 3:
+                continue
+            called = node.func
+            callee = (
+                called.attr if isinstance(called, ast.Attribute) else getattr(called, "id", None)
+            )
+            if isinstance(called, ast.Attribute) and ast.unparse(called.value) != "self":
+                continue  # another object's method: not ours to name
+            if callee in wide:
+                positional.append(f"{name}:{node.lineno} {callee}()")
+    assert positional == []
