@@ -13,7 +13,8 @@ from datasette.utils import (
 
 from ingest.core import least_side, reduction
 from ingest.moves import MOST_AT_ONCE
-from ingest.pictures import picture_rows
+from ingest.pages import folder_counts, picture_rows
+from ingest.pages import look_strips as look_strip_rows
 from ingest.tags import EARLIER
 from ingest.xmp import TRUNCATED, xmp_fields
 
@@ -44,12 +45,7 @@ async def _context(datasette, request, database, table, view_name):
     elif allowed and library.thumbs_root is None:
         reason = "The thumbnails folder is not on this server: pictures cannot be moved here."
     db = datasette.get_database(database)
-    if await db.table_exists("counts"):
-        sql = "select value, count from counts where facet = 'folder' and count > 0 order by value"
-    else:  # a database from before the counts, served read-only
-        sql = "select folder, count(*) from images group by folder order by folder"
-    counts = await db.execute(f"{sql} limit {FOLDERS_SHOWN}")
-    folders = [[row[0], row[1]] for row in counts]
+    folders = await db.execute_fn(lambda conn: folder_counts(conn, FOLDERS_SHOWN))
     urls = Urls(datasette, database)
     table_url = urls.images()
     context = {
@@ -95,28 +91,12 @@ async def look_strips(datasette, urls: Urls) -> list[dict]:
     """Each look-alike group with the few pictures that show it, and where
     the gallery lists the group in look order; [] before looks exist."""
     db = datasette.get_database(urls.database)
-    if not await db.table_exists("look_groups"):
-        return []
-    groups = [
-        dict(row)
-        for row in await db.execute("select look, pictures, strip from look_groups order by look")
-    ]
-    ids = [image_id for group in groups for image_id in json.loads(group["strip"] or "[]")]
-    shown = {
-        row["id"]: row
-        for row in await db.execute(
-            "select id, thumbnail, thumb_width, thumb_height from images"
-            " where id in (select value from json_each(?))",
-            [json.dumps(ids)],
-        )
-    }
+    groups = await db.execute_fn(look_strip_rows)
     strips = []
     for group in groups:
         thumbs = []
-        for image_id in json.loads(group["strip"] or "[]"):
-            row = shown.get(image_id)
-            if row is None:
-                continue
+        for row in group["shown"]:
+            image_id = row["id"]
             scale = STRIP_SIDE / max(row["thumb_width"] or 1, row["thumb_height"] or 1, 1)
             thumbs.append(
                 {

@@ -45,7 +45,7 @@ Searching (imports the core, reading and storing)
     lookup      nearest_images(), looks_like(): SQL functions, bounded (numpy only)
     lookgroups  look-alike groups (k-means) and the look order
     events      events: pictures taken without a gap of hours between them
-    pictures    what a picture's page reads about one picture
+    pages       what the plugin's pages read: folder counts, look strips, a picture
 
 Commands (thin: `cli` parses, one of these does the work; imports anything)
     cli         the click commands          pipeline  cattags ingest

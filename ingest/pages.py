@@ -1,10 +1,13 @@
-"""What a picture's page reads about one picture, in one place: its row,
-files, tags, nearest pictures, look-alikes, near-duplicate group, and the
-pictures before and after it in id order. Plain rows (dicts); how they are
-shown is the plugin's."""
+"""What the plugin's pages read from a library, in one place: the gallery's
+folder counts and look-alike strips, and everything about one picture (its
+row, files, tags, nearest pictures, look-alikes, near-duplicate group, and
+the pictures before and after it in id order). Plain rows (dicts); how they
+are shown is the plugin's.
+"""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass, field
 
@@ -68,7 +71,7 @@ def picture_rows(conn: sqlite3.Connection, image_id: str, alikes: int) -> Pictur
 
 def look_alikes(conn: sqlite3.Connection, image_id: str, k: int) -> list[dict]:
     """The k pictures that look most like this one ([] before looks exist)."""
-    if not conn.execute("select 1 from sqlite_master where name = 'looks'").fetchone():
+    if not has_table(conn, "looks"):
         return []
     return dicts(
         conn.execute(
@@ -92,3 +95,46 @@ def near_duplicates(conn: sqlite3.Connection, image_id: str, cluster: int) -> li
             {"cluster": cluster, "this": image_id},
         )
     )
+
+
+def has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("select 1 from sqlite_master where name = ?", [name]).fetchone() is not None
+
+
+def folder_counts(conn: sqlite3.Connection, most: int) -> list[list]:
+    """[[folder, pictures], ...] of at most `most` folders, in folder order:
+    from the counts ingest keeps, or counted (a library from before them,
+    served read-only)."""
+    if has_table(conn, "counts"):
+        sql = "select value, count from counts where facet = 'folder' and count > 0 order by value"
+    else:
+        sql = "select folder, count(*) from images group by folder order by folder"
+    return [[folder, count] for folder, count in conn.execute(f"{sql} limit ?", [most])]
+
+
+def look_strips(conn: sqlite3.Connection) -> list[dict]:
+    """Each look-alike group (look, pictures) with the rows of the pictures
+    that show it (`shown`: id, thumbnail, thumb_width, thumb_height, in the
+    group's strip order); [] before looks exist."""
+    if not has_table(conn, "look_groups"):
+        return []
+    groups = dicts(conn.execute("select look, pictures, strip from look_groups order by look"))
+    for group in groups:
+        group["strip"] = json.loads(group["strip"] or "[]")
+    ids = [image_id for group in groups for image_id in group["strip"]]
+    rows = dicts(
+        conn.execute(
+            "select id, thumbnail, thumb_width, thumb_height from images"
+            " where id in (select value from json_each(?))",
+            [json.dumps(ids)],
+        )
+    )
+    by_id = {row["id"]: row for row in rows}
+    return [
+        {
+            "look": group["look"],
+            "pictures": group["pictures"],
+            "shown": [by_id[i] for i in group.pop("strip") if i in by_id],
+        }
+        for group in groups
+    ]
