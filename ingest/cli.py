@@ -79,36 +79,6 @@ def shown_default(name: str, kind, default, text: str):
     return click.option(name, type=kind, default=default, show_default=True, help=text)
 
 
-def neighbours_option(function):
-    """--neighbours, shared by ingest and pairs."""
-    return click.option(
-        "--neighbours",
-        type=click.IntRange(1, 100),
-        default=None,
-        help=f"Nearest pictures kept for each picture [default: as stored, else {DEFAULT_NEIGHBOURS}]",
-    )(function)
-
-
-def rule_option(function):
-    """--rule, shared by ingest and pairs; refused at once when it cannot be read."""
-    return click.option(
-        "--rule",
-        default=None,
-        callback=check_rule,
-        help=f"Near-duplicate rule, e.g. {DEFAULT_RULE} [default: as stored, else that]",
-    )(function)
-
-
-def crops_option(function):
-    """--crops/--no-crops, shared by ingest and pairs."""
-    return click.option(
-        "--crops/--no-crops",
-        default=None,
-        help="Also find cropped copies: up to 10% off one side, 5% off every side, or framed"
-        " (a search over 14 more variants) [default: as stored, else no]",
-    )(function)
-
-
 def database_option(help_text: str = "Database file made by cattags ingest", required: bool = True):
     """The --db option of every command (ingest's is optional: it has a default)."""
     return click.option(
@@ -169,6 +139,27 @@ def check_rule(ctx, param, value: str | None) -> str | None:
         return str(parse_rule(value))
     except CattagsError as error:
         raise click.BadParameter(str(error)) from None
+
+
+# Options ingest and pairs share ("as stored": what the database recorded last).
+neighbours_option = click.option(
+    "--neighbours",
+    type=click.IntRange(1, 100),
+    default=None,
+    help=f"Nearest pictures kept for each picture [default: as stored, else {DEFAULT_NEIGHBOURS}]",
+)
+rule_option = click.option(  # refused at once when it cannot be read
+    "--rule",
+    default=None,
+    callback=check_rule,
+    help=f"Near-duplicate rule, e.g. {DEFAULT_RULE} [default: as stored, else that]",
+)
+crops_option = click.option(
+    "--crops/--no-crops",
+    default=None,
+    help="Also find cropped copies: up to 10% off one side, 5% off every side, or framed"
+    " (a search over 14 more variants) [default: as stored, else no]",
+)
 
 
 @contextmanager
