@@ -45,6 +45,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .errors import CattagsError
+
 if TYPE_CHECKING:
     from PIL import Image
 
@@ -71,8 +73,8 @@ LOOK_DIMS = 128  # bytes of the network's part of a look
 LEVELS = 384.0
 
 
-class MissingNetwork(RuntimeError):
-    """The `looks` extra is not installed."""
+class MissingNetwork(CattagsError):
+    """The `looks` extra is not installed (a one-line message, never a traceback)."""
 
 
 MISSING = (

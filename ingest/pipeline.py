@@ -339,8 +339,8 @@ def look_kind(db: Database, stored: Settings, asked: str | None = None) -> LookK
     """The looks this run makes: a database holds one kind, so asking for
     another on a database with pictures is refused, as for hash modes."""
     current = kind_of_version(stored.look) if stored.look is not None else None
-    if asked is None:
-        return current or CLASSIC
+    if asked is None:  # the database's kind, which may need the looks extra
+        return require_look_kind((current or CLASSIC).name)
     wanted = require_look_kind(asked)
     if current is not None and current != wanted and db["images"].count > 0:
         raise CattagsError(

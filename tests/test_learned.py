@@ -251,3 +251,17 @@ def test_dask_workers_make_the_same_learned_looks(scenes, tmp_path):
             open_database(database).execute("select * from looks order by image_id").fetchall()
         )
     assert len(made["here"]) == 8 and made["cluster"] == made["here"]
+
+
+def test_a_learned_database_without_the_extra_stops_with_one_line(scenes, tmp_path, monkeypatch):
+    """A later run on a database of learned looks needs the extra too: it
+    says so before reading anything, not once per file."""
+    database = tmp_path / "scenes.db"
+    ingest(scenes, database, tmp_path / "thumbs", workers=1, looks="efficientnet")
+
+    def not_installed() -> str:
+        raise learned.MissingNetwork(learned.MISSING)
+
+    monkeypatch.setattr(learned, "weights_path", not_installed)
+    with pytest.raises(CattagsError, match=r"datasette-cattags\[looks\]"):
+        ingest(scenes, database, tmp_path / "thumbs", workers=1)
