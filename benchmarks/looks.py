@@ -145,7 +145,7 @@ import resource, sys, time
 from ingest import analyse, pipeline, lookgroups
 if sys.argv[2] == "without":
     analyse.make_look = lambda *args: b""
-    lookgroups.save_looks = lambda db, regroup=False, kind=None: lookgroups.LooksSummary()
+    lookgroups.save_looks = lambda db, regroup=False: lookgroups.LooksSummary()
 start = time.perf_counter()
 pipeline.ingest(sys.argv[1], workers=2, looks="efficientnet" if sys.argv[2] == "learned" else None)
 clock = time.perf_counter() - start

@@ -47,18 +47,19 @@ class LooksSummary:
     regrouped: bool = False
 
 
-def save_looks(db: Database, regroup: bool = False, kind: LookKind | None = None) -> LooksSummary:
-    """Make missing looks, then group: new pictures join the nearest group,
-    or everything is grouped again (`regroup`, no groups yet, or grown by
-    REGROUP_GROWTH). Nothing is read when nothing is new. `kind`: the looks
-    to hold (None: the kind the database holds)."""
+def save_looks(db: Database, regroup: bool = False) -> LooksSummary:
+    """Make missing looks of the kind the database holds (settings' "look",
+    which ingest records first), then group: new pictures join the nearest
+    group, or everything is grouped again (`regroup`, no groups yet, or grown
+    by REGROUP_GROWTH). Nothing is read when nothing is new."""
     summary = LooksSummary()
-    kind = kind or kind_of_version(read_settings(db).look)
     with write_transaction(db):
-        retire_other_looks(db, kind)
+        settings = read_settings(db)
+        kind = kind_of_version(settings.look)
+        retire_other_looks(db, kind, settings.look)
         summary.made = make_missing_looks(db, kind)
         count = db.execute("SELECT count(*) FROM looks").fetchone()[0]
-        grouped = read_settings(db).looks_grouped
+        grouped = settings.looks_grouped
         centres, positions = stored_centres(db, kind)
         waiting = db.execute("SELECT count(*) FROM images WHERE look_order IS NULL").fetchone()[0]
         summary.regrouped = bool(regroup or not len(centres) or count > REGROUP_GROWTH * grouped)
@@ -98,10 +99,10 @@ def save_looks(db: Database, regroup: bool = False, kind: LookKind | None = None
     return summary
 
 
-def retire_other_looks(db: Database, kind: LookKind) -> None:
-    """Forget looks and groups of another kind (another version, or another
-    size): they are made again from the thumbnails."""
-    stored = read_settings(db).look
+def retire_other_looks(db: Database, kind: LookKind, stored: str | None) -> None:
+    """Forget looks and groups of another kind than `kind` (`stored`: the
+    version the settings record; or another size): they are made again from
+    the thumbnails."""
     size = db.execute("SELECT length(look) FROM looks LIMIT 1").fetchone()
     centre = db.execute("SELECT length(centre) FROM look_groups LIMIT 1").fetchone()
     if stored not in (None, kind.version):

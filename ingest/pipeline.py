@@ -171,7 +171,7 @@ def ingest(
         from .nearby import save_nearby
 
         summary.nearby = save_nearby(db, neighbours, rule, workers=workers, crops=crops)
-        summary.nearby.look_groups = save_looks(db, kind=look_kind(db, read_settings(db))).groups
+        summary.nearby.look_groups = save_looks(db).groups
         save_events(db)
     return summary
 
